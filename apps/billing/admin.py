@@ -1,0 +1,9 @@
+from django.contrib import admin
+
+from apps.billing.models import Plan
+
+
+@admin.register(Plan)
+class PlanAdmin(admin.ModelAdmin):
+    list_display = ("slug", "name", "enforcement", "monthly_price_cents")
+    search_fields = ("slug", "name")

@@ -1,0 +1,20 @@
+"""`migrate`: django-tenants' migrate_schemas, then the template schema.
+
+After the public schema and every organization's schema are migrated, make
+sure the template organization exists, so new organizations are cloned from
+it instead of being migrated one by one.
+"""
+
+from django_tenants.management.commands.migrate_schemas import MigrateSchemasCommand
+
+
+class Command(MigrateSchemasCommand):
+    def handle(self, *args, **options):
+        super().handle(*args, **options)
+        if options.get("fake") or options.get("plan") or options.get("check_unapplied"):
+            return
+        if options.get("app_label") or options.get("schema_name"):
+            return
+        from apps.core.services import template_ensure
+
+        template_ensure()

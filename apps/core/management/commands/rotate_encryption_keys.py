@@ -1,0 +1,21 @@
+"""Re-encrypt every stored secret under the newest FASTN_ENCRYPTION_KEYS key."""
+
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from apps.core.models import Organization
+from apps.core.tenancy import organization_context
+from apps.settings.services import secrets_rotate_encryption
+
+
+class Command(BaseCommand):
+    help = "Re-encrypt secrets and credentials of every organization with the newest key."
+
+    def handle(self, *args, **options):
+        total = 0
+        for organization in Organization.objects.filter(is_template=False).order_by("pk"):
+            with organization_context(organization), transaction.atomic():
+                count = secrets_rotate_encryption()
+            total += count
+            self.stdout.write(f"{organization.slug}: {count} secrets re-encrypted")
+        self.stdout.write(self.style.SUCCESS(f"Done: {total} values re-encrypted."))

@@ -1,0 +1,71 @@
+"""Request middleware: tenant selection and the request-size limit."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.conf import settings
+from django.db import connection
+from django.http import HttpRequest, HttpResponse
+
+from apps.core.errors import error_response
+from apps.core.tenancy import tenant_for_request
+
+API_PREFIXES = ("/api/", "/hooks/")
+
+
+def is_api_path(path: str) -> bool:
+    return path.startswith(API_PREFIXES)
+
+
+class TenantMiddleware:
+    """Put the connection in the request's organization schema, or in public.
+
+    It runs first. It always starts from the public schema, because a worker
+    thread's connection may still point at the previous request's schema, and
+    it goes back to public when the response is done.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        connection.set_schema_to_public()
+        try:
+            resolution = tenant_for_request(request.path_info, request.META)
+            request.tenant = resolution.organization  # type: ignore[attr-defined]
+            request.tenant_problem = resolution.problem  # type: ignore[attr-defined]
+            if resolution.organization is not None:
+                connection.set_tenant(resolution.organization)
+            return self.get_response(request)
+        finally:
+            connection.set_schema_to_public()
+
+
+class RequestSizeLimitMiddleware:
+    """Refuse bodies over FASTN_MAX_BODY_BYTES before anything reads them (413).
+
+    Bodies without a Content-Length are still bounded: Django raises
+    RequestDataTooBig past DATA_UPLOAD_MAX_MEMORY_SIZE when they are read, and
+    the API's exception handler turns that into the same 413.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        limit = settings.FASTN_MAX_BODY_BYTES
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length > limit:
+            if is_api_path(request.path_info):
+                return error_response(
+                    413,
+                    "payload_too_large",
+                    f"The request body is {length} bytes; the limit is {limit} bytes.",
+                    {"limit_bytes": limit, "received_bytes": length},
+                )
+            return HttpResponse("Request body too large.", status=413, content_type="text/plain")
+        return self.get_response(request)

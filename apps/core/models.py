@@ -1,0 +1,54 @@
+"""Organizations (django-tenants tenants) and their domains: the public schema."""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models.functions import Lower
+from django_tenants.models import DomainMixin, TenantMixin
+
+
+class Organization(TenantMixin):
+    """A SaaS company using Fastn. Its data lives in its own PostgreSQL schema.
+
+    `account_id` is the public identifier (the `x-fastn-account-id` header);
+    `slug` names it in dashboard URLs (`/o/<slug>/`). One row, flagged
+    `is_template`, owns the template schema that new organizations clone.
+    """
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        SUSPENDED = "suspended", "Suspended"
+
+    account_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=50, unique=True)
+    plan = models.ForeignKey("billing.Plan", on_delete=models.PROTECT, related_name="organizations")
+    timezone = models.CharField(max_length=64, default="UTC")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    is_template = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    auto_create_schema = True
+    # Cloning copies the template's structure only; rows every organization
+    # needs (environments, keys) are created by `organization_create`.
+    clone_mode = "NODATA"
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(Lower("name"), name="organization_name_unique_ci"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_public(self) -> bool:
+        return self.schema_name == settings.PUBLIC_SCHEMA_NAME
+
+
+class Domain(DomainMixin):
+    """A host name that resolves to an organization (the host-name fallback)."""
+
+    def __str__(self) -> str:
+        return self.domain

@@ -1,0 +1,31 @@
+"""One Redis client per URL for the process, with short timeouts.
+
+Callers name keys through `key()`, which puts the stack's prefix in front, so
+that several stacks or test runs can share a server.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import redis
+from django.conf import settings
+
+
+@functools.lru_cache(maxsize=8)
+def _client(url: str) -> redis.Redis:
+    return redis.Redis.from_url(
+        url,
+        socket_connect_timeout=1,
+        socket_timeout=2,
+        health_check_interval=30,
+        decode_responses=False,
+    )
+
+
+def get_redis(url: str | None = None) -> redis.Redis:
+    return _client(url or settings.REDIS_URL)
+
+
+def key(*parts: object) -> str:
+    return ":".join([settings.REDIS_KEY_PREFIX, *(str(p) for p in parts)])

@@ -1,0 +1,104 @@
+"""Finding the organization a request belongs to, and running code inside one.
+
+A request names its organization in one of three ways, tried in this order:
+
+1. the dashboard URL prefix `/o/<slug>/`;
+2. the `x-fastn-account-id` header (API calls);
+3. the host name, through the Domain table (custom domains).
+
+Resolution only says which schema to use. Whether the caller may act in it is
+decided by authentication (API keys exist per schema) and by membership checks
+(dashboard), never by resolution alone.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from django.db import connection
+
+from apps.core.models import Domain, Organization
+
+ACCOUNT_HEADER = "HTTP_X_FASTN_ACCOUNT_ID"
+DASHBOARD_PREFIX = "/o/"
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """The outcome of resolving a request: an organization, or why not."""
+
+    organization: Organization | None
+    source: str  # "path", "header", "host" or "none"
+    problem: str = ""  # "unknown_account", "unknown_organization", "inactive_account"
+
+
+def _live(queryset):
+    return queryset.filter(is_template=False).select_related("plan")
+
+
+def organization_by_account_id(value: str) -> Organization | None:
+    try:
+        account_id = uuid.UUID(str(value).strip())
+    except (ValueError, AttributeError):
+        return None
+    return _live(Organization.objects).filter(account_id=account_id).first()
+
+
+def organization_by_slug(slug: str) -> Organization | None:
+    return _live(Organization.objects).filter(slug=slug).first()
+
+
+def organization_by_host(host: str) -> Organization | None:
+    domain = Domain.objects.select_related("tenant__plan").filter(domain=host.lower()).first()
+    if domain is None or domain.tenant.is_template:
+        return None
+    return domain.tenant
+
+
+def tenant_for_request(path: str, meta: dict) -> Resolution:
+    """Decide the organization for a request from its path, headers and host."""
+    if path.startswith(DASHBOARD_PREFIX):
+        slug = path[len(DASHBOARD_PREFIX) :].split("/", 1)[0]
+        if not slug:
+            return Resolution(None, "none")
+        org = organization_by_slug(slug)
+        return Resolution(org, "path", "" if org else "unknown_organization")
+
+    header = meta.get(ACCOUNT_HEADER)
+    if header:
+        org = organization_by_account_id(header)
+        if org is None:
+            return Resolution(None, "header", "unknown_account")
+        return Resolution(org, "header")
+
+    host = (meta.get("HTTP_HOST") or "").split(":", 1)[0]
+    if host:
+        org = organization_by_host(host)
+        if org is not None:
+            return Resolution(org, "host")
+    return Resolution(None, "none")
+
+
+@contextlib.contextmanager
+def organization_context(organization: Organization) -> Iterator[Organization]:
+    """Run a block inside an organization's schema, then restore the previous one."""
+    previous = getattr(connection, "tenant", None)
+    connection.set_tenant(organization)
+    try:
+        yield organization
+    finally:
+        if previous is None or getattr(previous, "schema_name", "public") == "public":
+            connection.set_schema_to_public()
+        else:
+            connection.set_tenant(previous)
+
+
+def current_organization() -> Organization | None:
+    """The organization whose schema the connection uses, or None in public."""
+    tenant = getattr(connection, "tenant", None)
+    if tenant is None or not isinstance(tenant, Organization):
+        return None
+    return tenant

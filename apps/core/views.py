@@ -1,0 +1,90 @@
+"""Dashboard pages of the core app: the organization picker and Home, and the
+error pages (JSON under /api/, HTML elsewhere)."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+
+from apps.accounts.selectors import organizations_for_user
+from apps.core.dashboard import dashboard_view
+from apps.core.errors import error_body
+from apps.core.middleware import is_api_path
+
+
+def root(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        return redirect("organization_picker")
+    return redirect("account_login")
+
+
+@login_required
+def organization_picker(request: HttpRequest) -> HttpResponse:
+    organizations = list(organizations_for_user(user=request.user))
+    if len(organizations) == 1 and not request.GET.get("all"):
+        return redirect("home", org_slug=organizations[0].slug)
+    return render(request, "dashboard/picker.html", {"organizations": organizations})
+
+
+@dashboard_view()
+def home(request: HttpRequest) -> HttpResponse:
+    from apps.settings.selectors import home_summary
+
+    return render(
+        request, "dashboard/home.html", {"nav": "home", "summary": home_summary(principal=request.principal)}
+    )
+
+
+def page_not_found(request: HttpRequest, exception=None) -> HttpResponse:
+    if is_api_path(request.path):
+        return JsonResponse(error_body("not_found", "Not found.", {"path": request.path}), status=404)
+    return render(request, "404.html", status=404)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    if is_api_path(request.path):
+        return JsonResponse(
+            error_body("internal_error", "Something went wrong on our side. It has been logged."), status=500
+        )
+    return render(request, "500.html", status=500)
+
+
+SECTIONS = {
+    "integrations": ("Integrations", "Connectors, connections, workflows and triggers of this organization."),
+    "widgets": ("Widgets", "The embeddable widget your customers use to connect apps and turn workflows on."),
+    "activity": ("Activity", "Executions, events and traces of this organization."),
+}
+
+
+def _section(request: HttpRequest, key: str) -> HttpResponse:
+    title, lead = SECTIONS[key]
+    return render(request, "dashboard/section.html", {"nav": key, "title": title, "lead": lead})
+
+
+@dashboard_view()
+def integrations(request: HttpRequest) -> HttpResponse:
+    return _section(request, "integrations")
+
+
+@dashboard_view()
+def widgets(request: HttpRequest) -> HttpResponse:
+    return _section(request, "widgets")
+
+
+@dashboard_view()
+def activity(request: HttpRequest) -> HttpResponse:
+    return _section(request, "activity")
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    if is_api_path(request.path):
+        return JsonResponse(
+            error_body(
+                "csrf_failed",
+                "This call carries a session cookie but no valid CSRF token. Send x-fastn-access-key "
+                "instead, or the X-CSRFToken header.",
+            ),
+            status=403,
+        )
+    return render(request, "403_csrf.html", {"reason": reason}, status=403)

@@ -1,0 +1,306 @@
+"""Writes to an organization's settings. Each one is audited.
+
+Services run inside the organization's schema (the request's or the task's)
+and take the acting `Principal` as `actor`.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets as pysecrets
+import string
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from apps.accounts.principals import Principal
+from apps.accounts.roles import SystemRole, is_system_role, role_permissions
+from apps.core import crypto
+from apps.core.errors import InvalidInput
+from apps.settings.exceptions import (
+    ApiKeyNotFound,
+    CustomerExists,
+    EnvironmentExists,
+    RoleNotGrantable,
+    SecretExists,
+    UnknownRole,
+)
+from apps.settings.models import ApiKey, AuditEvent, Customer, Environment, Secret
+from apps.settings.selectors import api_key_for_raw, api_key_hash, customer_get, secret_get
+
+logger = logging.getLogger(__name__)
+
+SECRET_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,127}$")
+MAX_SECRET_BYTES = 64 * 1024
+DEFAULT_ENVIRONMENTS = (("dev", "Development", False), ("staging", "Staging", False), ("production", "Production", True))
+KEY_ALPHABET = string.ascii_letters + string.digits
+KEY_RANDOM_LENGTH = 40  # ~238 bits
+KEY_VISIBLE_LENGTH = 8
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+DEFAULT_KEY_ROLES = {ApiKey.Kind.TEST: SystemRole.DEVELOPER, ApiKey.Kind.LIVE: SystemRole.ADMIN}
+
+
+# --- Audit ---------------------------------------------------------------------
+
+
+def audit_record(
+    *,
+    actor: Principal | None,
+    action: str,
+    resource_type: str,
+    resource_id: str = "",
+    outcome: str = AuditEvent.Outcome.SUCCESS,
+    changes: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Append one audit event. Callers leave secret values out of `changes`."""
+    if actor is None:
+        actor_type, actor_id, label, ip = AuditEvent.ActorType.SYSTEM, "", "system", None
+    else:
+        actor_type = {"user": AuditEvent.ActorType.USER, "api_key": AuditEvent.ActorType.API_KEY}.get(
+            actor.kind, AuditEvent.ActorType.SYSTEM
+        )
+        actor_id, label, ip = actor.actor_id, actor.label, actor.ip
+    return AuditEvent.objects.create(
+        actor_type=actor_type,
+        actor_id=actor_id[:64],
+        actor_label=label[:255],
+        action=action[:64],
+        resource_type=resource_type[:64],
+        resource_id=str(resource_id)[:255],
+        outcome=outcome,
+        ip=ip,
+        changes=changes or {},
+    )
+
+
+def audit_denied(*, actor: Principal | None, action: str, resource_type: str, resource_id: str = "", reason: str = ""):
+    return audit_record(
+        actor=actor,
+        action=action,
+        resource_type=resource_type,
+        resource_id=resource_id,
+        outcome=AuditEvent.Outcome.DENIED,
+        changes={"reason": reason} if reason else None,
+    )
+
+
+# --- Customers -----------------------------------------------------------------
+
+
+def customer_create(
+    *, actor: Principal, external_id: str, name: str, tier: str = "standard", region: str = "us", metadata=None
+) -> Customer:
+    try:
+        with transaction.atomic():
+            customer = Customer.objects.create(
+                external_id=external_id, name=name, tier=tier, region=region, metadata=metadata or {}
+            )
+    except IntegrityError as exc:
+        raise CustomerExists(
+            f"A customer with external_id {external_id!r} already exists.", details={"external_id": external_id}
+        ) from exc
+    audit_record(
+        actor=actor,
+        action="customer.create",
+        resource_type="customer",
+        resource_id=external_id,
+        changes={"name": name, "tier": tier, "region": region},
+    )
+    return customer
+
+
+def customer_update(*, actor: Principal, external_id: str, **fields: Any) -> Customer:
+    customer = customer_get(external_id=external_id)
+    allowed = {"name", "tier", "region", "metadata"}
+    changed = {k: v for k, v in fields.items() if k in allowed and getattr(customer, k) != v}
+    for name, value in changed.items():
+        setattr(customer, name, value)
+    if changed:
+        customer.save(update_fields=[*changed, "updated_at"])
+        audit_record(
+            actor=actor,
+            action="customer.update",
+            resource_type="customer",
+            resource_id=external_id,
+            changes={k: v for k, v in changed.items() if k != "metadata"},
+        )
+    return customer
+
+
+def customer_delete(*, actor: Principal, external_id: str) -> None:
+    customer = customer_get(external_id=external_id)
+    customer.delete()
+    audit_record(actor=actor, action="customer.delete", resource_type="customer", resource_id=external_id)
+
+
+# --- Secrets -------------------------------------------------------------------
+
+
+def _validate_secret(name: str, value: str) -> None:
+    if not SECRET_NAME_RE.match(name or ""):
+        raise InvalidInput.for_field(
+            "name", "Use 1–128 letters, digits, '_', '.' or '-', starting with a letter or '_'."
+        )
+    if not isinstance(value, str) or value == "":
+        raise InvalidInput.for_field("value", "A secret's value must be a non-empty string.")
+    if len(value.encode("utf-8")) > MAX_SECRET_BYTES:
+        raise InvalidInput.for_field("value", f"A secret's value may be at most {MAX_SECRET_BYTES} bytes.")
+
+
+def secret_create(*, actor: Principal, name: str, value: str) -> Secret:
+    _validate_secret(name, value)
+    try:
+        with transaction.atomic():
+            secret = Secret.objects.create(
+                name=name, ciphertext=crypto.encrypt(value), created_by=actor.label, updated_by=actor.label
+            )
+    except IntegrityError as exc:
+        raise SecretExists(f"A secret named {name!r} already exists; use PUT to change its value.") from exc
+    audit_record(actor=actor, action="secret.create", resource_type="secret", resource_id=name)
+    return secret
+
+
+def secret_put(*, actor: Principal, name: str, value: str) -> tuple[Secret, bool]:
+    """Create or replace a secret's value. Returns (secret, created)."""
+    _validate_secret(name, value)
+    with transaction.atomic():
+        secret, created = Secret.objects.select_for_update().get_or_create(
+            name=name,
+            defaults={"ciphertext": crypto.encrypt(value), "created_by": actor.label, "updated_by": actor.label},
+        )
+        if not created:
+            secret.ciphertext = crypto.encrypt(value)
+            secret.updated_by = actor.label
+            secret.save(update_fields=["ciphertext", "updated_by", "updated_at"])
+    audit_record(
+        actor=actor, action="secret.create" if created else "secret.update", resource_type="secret", resource_id=name
+    )
+    return secret, created
+
+
+def secret_delete(*, actor: Principal, name: str) -> None:
+    secret = secret_get(name=name)
+    secret.delete()
+    audit_record(actor=actor, action="secret.delete", resource_type="secret", resource_id=name)
+
+
+def secrets_rotate_encryption() -> int:
+    """Re-encrypt every secret under the newest key. Returns the count."""
+    count = 0
+    for secret in Secret.objects.select_for_update().iterator():
+        secret.ciphertext = crypto.rotate(secret.ciphertext)
+        secret.save(update_fields=["ciphertext"])
+        count += 1
+    return count
+
+
+# --- API keys --------------------------------------------------------------------
+
+
+def _new_raw_key(kind: str) -> str:
+    body = "".join(pysecrets.choice(KEY_ALPHABET) for _ in range(KEY_RANDOM_LENGTH))
+    return f"fastn_{kind}_{body}"
+
+
+def _ensure_grantable(actor: Principal, role: str) -> None:
+    if not is_system_role(role) and not role_permissions(role):
+        raise UnknownRole.for_field("role", f"There is no role {role!r} in this organization.")
+    missing = role_permissions(role) - actor.permissions
+    if missing:
+        audit_denied(
+            actor=actor, action="api_key.create", resource_type="api_key", reason=f"cannot grant role {role}"
+        )
+        raise RoleNotGrantable(
+            f"You cannot create a key with the role {role!r}: it has permissions you do not have.",
+            details={"role": role, "missing": sorted(missing)[:20]},
+        )
+
+
+def api_key_create(*, actor: Principal, name: str, kind: str, role: str | None = None) -> tuple[ApiKey, str]:
+    """Create a key. Returns (key, raw secret): the raw secret is shown this once."""
+    if kind not in ApiKey.Kind.values:
+        raise InvalidInput.for_field("kind", "Must be 'test' or 'live'.")
+    role = role or DEFAULT_KEY_ROLES[kind]
+    if actor.kind != "system":
+        _ensure_grantable(actor, role)
+    elif not is_system_role(role) and not role_permissions(role):
+        raise UnknownRole.for_field("role", f"There is no role {role!r} in this organization.")
+    raw = _new_raw_key(kind)
+    visible = raw[: len(f"fastn_{kind}_") + KEY_VISIBLE_LENGTH]
+    key = ApiKey.objects.create(
+        name=name, kind=kind, role=role, prefix=visible, key_hash=api_key_hash(raw), created_by=actor.label
+    )
+    audit_record(
+        actor=actor,
+        action="api_key.create",
+        resource_type="api_key",
+        resource_id=str(key.id),
+        changes={"name": name, "kind": kind, "role": role, "prefix": visible},
+    )
+    return key, raw
+
+
+def api_key_revoke(*, actor: Principal, key_id: str) -> ApiKey:
+    key = ApiKey.objects.filter(id=key_id).first() if _is_uuid(key_id) else None
+    if key is None:
+        raise ApiKeyNotFound("No API key with this id.")
+    if key.revoked_at is None:
+        key.revoked_at = timezone.now()
+        key.save(update_fields=["revoked_at"])
+        audit_record(
+            actor=actor,
+            action="api_key.revoke",
+            resource_type="api_key",
+            resource_id=str(key.id),
+            changes={"prefix": key.prefix},
+        )
+    return key
+
+
+def api_key_authenticate(*, raw_key: str) -> ApiKey | None:
+    """The active key for a presented secret; records its use (at most once a minute)."""
+    key = api_key_for_raw(raw_key=raw_key)
+    if key is None:
+        return None
+    now = timezone.now()
+    if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
+        # A conditional update: concurrent requests write it once.
+        stale = now - LAST_USED_RESOLUTION
+        ApiKey.objects.filter(pk=key.pk).filter(Q(last_used_at__isnull=True) | Q(last_used_at__lt=stale)).update(
+            last_used_at=now
+        )
+        key.last_used_at = now
+    return key
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(str(value))
+    except ValueError:
+        return False
+    return True
+
+
+# --- Environments ------------------------------------------------------------------
+
+
+def environments_create_defaults() -> list[Environment]:
+    return [
+        Environment.objects.get_or_create(slug=slug, defaults={"name": name, "is_production": prod})[0]
+        for slug, name, prod in DEFAULT_ENVIRONMENTS
+    ]
+
+
+def environment_create(*, actor: Principal, slug: str, name: str = "", is_production: bool = False) -> Environment:
+    try:
+        with transaction.atomic():
+            environment = Environment.objects.create(slug=slug, name=name or slug, is_production=is_production)
+    except IntegrityError as exc:
+        raise EnvironmentExists(f"An environment named {slug!r} already exists.") from exc
+    audit_record(actor=actor, action="environment.create", resource_type="environment", resource_id=slug)
+    return environment

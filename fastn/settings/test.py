@@ -1,0 +1,22 @@
+"""Tests: real PostgreSQL and Redis, fast password hashing, isolated Redis keys."""
+
+import os
+import uuid
+
+from .base import *  # noqa: F403
+from .base import CACHES, REDIS_URL, celery_redis_transport_options, env
+
+DEBUG = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+# One prefix per test process: parallel runs never see each other's keys.
+REDIS_KEY_PREFIX = os.environ.setdefault("FASTN_REDIS_PREFIX", f"fastn-test-{uuid.uuid4().hex[:10]}")
+CACHES["default"]["KEY_PREFIX"] = REDIS_KEY_PREFIX
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL)
+CELERY_BROKER_TRANSPORT_OPTIONS = celery_redis_transport_options(REDIS_KEY_PREFIX)
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"global_keyprefix": f"{REDIS_KEY_PREFIX}:celery:"}
+FASTN_ALLOW_PRIVATE_NETWORK = False

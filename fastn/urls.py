@@ -1,0 +1,29 @@
+"""URL map. API under /api/v1/ (JSON only), dashboard under /o/<slug>/."""
+
+from django.contrib import admin
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.permissions import AllowAny
+
+from apps.core.api import HealthView, unknown_api_route
+
+# The API description is public: it documents the contract, not any data.
+PUBLIC = {"authentication_classes": [], "permission_classes": [AllowAny]}
+
+api_v1 = [
+    path("health", HealthView.as_view(), name="health"),
+    path("schema", SpectacularAPIView.as_view(**PUBLIC), name="schema"),
+    path("docs", SpectacularSwaggerView.as_view(url_name="api:schema", **PUBLIC), name="docs"),
+    path("", include("apps.settings.urls_api")),
+]
+
+urlpatterns = [
+    path("api/v1/", include((api_v1, "api"))),
+    re_path(r"^api/", unknown_api_route),
+    path("admin/", admin.site.urls),
+    path("accounts/", include("allauth.urls")),
+    path("", include("apps.core.urls_dashboard")),
+]
+
+handler404 = "apps.core.views.page_not_found"
+handler500 = "apps.core.views.server_error"

@@ -45,9 +45,10 @@ class TenantMiddleware:
 class RequestSizeLimitMiddleware:
     """Refuse bodies over FASTN_MAX_BODY_BYTES before anything reads them (413).
 
-    Bodies without a Content-Length are still bounded: Django raises
-    RequestDataTooBig past DATA_UPLOAD_MAX_MEMORY_SIZE when they are read, and
-    the API's exception handler turns that into the same 413.
+    Django's WSGI handler never reads past Content-Length (a body without one
+    reads as empty), and DATA_UPLOAD_MAX_MEMORY_SIZE is the same limit, so a
+    body that slips past this check still raises RequestDataTooBig when read,
+    which the API's exception handler turns into the same 413.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:

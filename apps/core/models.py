@@ -42,6 +42,20 @@ class Organization(TenantMixin):
     def __str__(self) -> str:
         return self.name
 
+    def create_schema(self, check_if_exists=False, sync_schema=True, verbosity=1):
+        """Clone the template schema when there is one; else django-tenants migrates."""
+        from django_tenants.utils import get_creation_fakes_migrations, schema_exists
+
+        from apps.core.schemas import clone_schema_into
+
+        base = self.get_base_schema() if get_creation_fakes_migrations() else False
+        if not (sync_schema and base and schema_exists(base)):
+            return super().create_schema(check_if_exists, sync_schema, verbosity)
+        if check_if_exists and schema_exists(self.schema_name):
+            return False
+        clone_schema_into(base, self.schema_name)
+        return True
+
     @property
     def is_public(self) -> bool:
         return self.schema_name == settings.PUBLIC_SCHEMA_NAME

@@ -5,3 +5,7 @@ from .base import env
 
 DEBUG = env.bool("DEBUG", default=True)
 FASTN_ALLOW_PRIVATE_NETWORK = env.bool("FASTN_ALLOW_PRIVATE_NETWORK", default=True)
+
+# Serve static files straight from the source folders (no collectstatic needed).
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True

@@ -13,10 +13,20 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
-# One prefix per test process: parallel runs never see each other's keys.
-REDIS_KEY_PREFIX = os.environ.setdefault("FASTN_REDIS_PREFIX", f"fastn-test-{uuid.uuid4().hex[:10]}")
+# One prefix per test process (xdist workers included, which inherit the
+# controller's environment): parallel runs never see each other's keys or
+# tasks. Worker processes started by the tests receive it explicitly.
+_worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+if os.environ.get("FASTN_REDIS_PREFIX_FOR") != _worker:
+    os.environ["FASTN_REDIS_PREFIX"] = f"fastn-test-{uuid.uuid4().hex[:10]}-{_worker}"
+    os.environ["FASTN_REDIS_PREFIX_FOR"] = _worker
+REDIS_KEY_PREFIX = os.environ["FASTN_REDIS_PREFIX"]
 CACHES["default"]["KEY_PREFIX"] = REDIS_KEY_PREFIX
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL)
 CELERY_BROKER_TRANSPORT_OPTIONS = celery_redis_transport_options(REDIS_KEY_PREFIX)
 CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"global_keyprefix": f"{REDIS_KEY_PREFIX}:celery:"}
 FASTN_ALLOW_PRIVATE_NETWORK = False
+
+# Serve static files straight from the source folders (no collectstatic needed).
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True

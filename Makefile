@@ -1,0 +1,72 @@
+# Fastn — the two commands that matter: `make run` and `make test`.
+# Variables set in the environment win over the defaults below.
+
+PYTHON ?= python3.11
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+HTMX := static/vendor/htmx.min.js
+PYTEST_WORKERS ?= 2
+
+.PHONY: run test services venv install install-test static migrate demo lint format check-migrations browser clean bench
+
+run: install static services  ## Install, migrate, create the demo org, start web + workers + beat
+	$(PY) manage.py ensure_database
+	$(PY) manage.py migrate --noinput -v 0
+	$(PY) manage.py ensure_demo
+	$(VENV)/bin/honcho start -f Procfile
+
+test: install-test static services browser  ## Run the whole test suite
+	DJANGO_SETTINGS_MODULE=fastn.settings.test $(PY) manage.py makemigrations --check --dry-run
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --create-db -p no:cacheprovider $(PYTEST_ARGS)
+
+$(PY):
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "ERROR: $(PYTHON) not found: Fastn needs Python 3.11." >&2; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+
+venv: $(PY)
+
+$(VENV)/.installed: $(PY) requirements/base.txt requirements/lock.txt
+	$(PIP) install -q -r requirements/base.txt -c requirements/lock.txt
+	@touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed requirements/test.txt
+	$(PIP) install -q -r requirements/test.txt -c requirements/lock.txt
+	@touch $@
+
+install: $(VENV)/.installed
+install-test: $(VENV)/.installed-test
+
+static: $(HTMX)  ## Front-end libraries from the npm registry (no CDN at run time)
+
+$(HTMX): package.json package-lock.json
+	@command -v npm >/dev/null 2>&1 || { echo "ERROR: npm is needed once to fetch htmx (see package.json)." >&2; exit 1; }
+	npm ci --ignore-scripts --no-audit --no-fund --silent
+	mkdir -p static/vendor
+	cp node_modules/htmx.org/dist/htmx.min.js $(HTMX)
+
+services:  ## Start PostgreSQL and Redis when they are down
+	@./.ci/ensure-services
+
+browser:  ## Debian's chromium for the browser tests
+	@test -x /usr/bin/chromium || { \
+	  echo "Installing Debian's chromium for the browser tests…"; \
+	  if [ "$$(id -u)" = "0" ]; then SUDO=""; else SUDO="sudo"; fi; \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium >/dev/null 2>&1 \
+	  || { $$SUDO apt-get update -q >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium >/dev/null; } \
+	  || { echo "ERROR: could not install chromium (apt-get install chromium)." >&2; exit 1; }; }
+
+lint:  ## ruff check + format check
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format:
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+bench: install services  ## Benchmarks (figures printed and appended to bench/RESULTS.md)
+	$(PY) bench/tenant_create.py
+
+clean:
+	rm -rf $(VENV) node_modules static/vendor staticfiles

@@ -1,0 +1,316 @@
+"""Shared fixtures: organizations, principals, API clients, real services.
+
+Imports of Django code stay inside fixtures, so that the pure test packages
+(runtime, connectors) also run with `-p no:django`.
+
+Two organizations, Alpha and Beta, are created once per test process and
+committed; each test runs in a transaction inside them that is rolled back.
+Tests that need committed data (real Celery workers, the browser) use
+`live_org` instead, which creates and drops an organization of its own.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class OrgFixture:
+    organization: object
+    owner: object
+    owner_password: str
+    keys: dict  # kind → raw key
+
+    @property
+    def account_id(self) -> str:
+        return str(self.organization.account_id)
+
+    @property
+    def slug(self) -> str:
+        return self.organization.slug
+
+
+def _create_org(name: str, email: str, password: str = "correct-horse-battery") -> OrgFixture:
+    from apps.accounts.models import User
+    from apps.core.models import Organization
+    from apps.core.services import organization_create, organization_slug_for
+
+    stale = Organization.objects.filter(slug=organization_slug_for(name)).first()
+    if stale is not None:  # left by an earlier run with --reuse-db
+        stale.delete(force_drop=True)
+    User.objects.filter(email__iexact=email).delete()
+    created = organization_create(name=name, owner_email=email, owner_password=password)
+    owner = User.objects.get(email__iexact=email)
+    return OrgFixture(created.organization, owner, password, created.api_keys)
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """pytest-django's test database, plus a clean end: sessions that worker
+    processes or server threads left open are ended before it is dropped."""
+    yield
+    from django.db import connection
+
+    with django_db_blocker.unblock():
+        connection.close()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        connection.close()
+
+
+@pytest.fixture(scope="session")
+def org_a(django_db_setup, django_db_blocker) -> OrgFixture:
+    with django_db_blocker.unblock():
+        return _create_org("Alpha Corp", "owner@alpha.test")
+
+
+@pytest.fixture(scope="session")
+def org_b(django_db_setup, django_db_blocker) -> OrgFixture:
+    with django_db_blocker.unblock():
+        return _create_org("Beta Corp", "owner@beta.test")
+
+
+@pytest.fixture(autouse=True)
+def _public_schema_after_test():
+    yield
+    try:
+        from django.db import connection
+
+        connection.set_schema_to_public()
+    except Exception:  # noqa: BLE001 - pure tests have no Django
+        pass
+
+
+@pytest.fixture
+def in_org():
+    """Enter an organization's schema for the rest of the test: in_org(org_a)."""
+    from django.db import connection
+
+    def enter(org: OrgFixture):
+        connection.set_tenant(org.organization)
+        return org.organization
+
+    return enter
+
+
+class ApiClient:
+    """A DRF test client that sends Fastn's headers on every call."""
+
+    def __init__(self, account_id: str | None, key: str | None, customer: str | None = None):
+        from rest_framework.test import APIClient
+
+        self.client = APIClient()
+        self.headers: dict[str, str] = {}
+        if account_id:
+            self.headers["HTTP_X_FASTN_ACCOUNT_ID"] = account_id
+        if key:
+            self.headers["HTTP_X_FASTN_ACCESS_KEY"] = key
+        if customer:
+            self.headers["HTTP_X_FASTN_ACCOUNT_TENANT_ID"] = customer
+
+    def _call(self, method: str, path: str, data=None, raw: bytes | str | None = None, **extra):
+        headers = {**self.headers, **extra}
+        fn = getattr(self.client, method)
+        if raw is not None:
+            return fn(path, data=raw, content_type=extra.pop("content_type", "application/json"), **headers)
+        if data is None:
+            return fn(path, **headers)
+        return fn(path, data=data, format="json", **headers)
+
+    def get(self, path, data=None, **extra):
+        headers = {**self.headers, **extra}
+        return self.client.get(path, data=data, **headers)
+
+    def post(self, path, data=None, **extra):
+        return self._call("post", path, data, **extra)
+
+    def put(self, path, data=None, **extra):
+        return self._call("put", path, data, **extra)
+
+    def patch(self, path, data=None, **extra):
+        return self._call("patch", path, data, **extra)
+
+    def delete(self, path, **extra):
+        return self._call("delete", path, **extra)
+
+
+@pytest.fixture
+def api():
+    """api(org_fixture, key=None, customer=None) → ApiClient; key defaults to the org's Live key."""
+
+    def make(org: OrgFixture | None = None, *, key: str | None = None, customer: str | None = None, account=None):
+        account_id = account if account is not None else (org.account_id if org else None)
+        raw = key if key is not None else (org.keys["live"] if org else None)
+        return ApiClient(account_id, raw, customer)
+
+    return make
+
+
+@pytest.fixture
+def role_key(db):
+    """role_key(org_fixture, role, kind="test") → a raw API key acting with that role."""
+    from django.db import connection
+
+    from apps.accounts.principals import Principal
+    from apps.settings.services import api_key_create
+
+    def make(org: OrgFixture, role: str, kind: str = "test") -> str:
+        previous = connection.schema_name
+        connection.set_tenant(org.organization)
+        try:
+            system = Principal.system(organization=org.organization, label="test")
+            _, raw = api_key_create(actor=system, name=f"{role} key", kind=kind, role=role)
+        finally:
+            connection.set_schema(previous)
+        return raw
+
+    return make
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def own_redis():
+    """A Redis server of the test's own, on a free port; stop() and start() it."""
+
+    class OwnRedis:
+        def __init__(self) -> None:
+            self.port = free_port()
+            self.proc: subprocess.Popen | None = None
+
+        @property
+        def url(self) -> str:
+            return f"redis://127.0.0.1:{self.port}/0"
+
+        def start(self) -> None:
+            self.proc = subprocess.Popen(
+                ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline:
+                with socket.socket() as sock:
+                    if sock.connect_ex(("127.0.0.1", self.port)) == 0:
+                        return
+                time.sleep(0.02)
+            raise RuntimeError("redis-server did not start")
+
+        def stop(self) -> None:
+            if self.proc is not None:
+                self.proc.terminate()
+                self.proc.wait(5)
+                self.proc = None
+
+    server = OwnRedis()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def live_org(django_db_setup, django_db_blocker):
+    """A committed organization of the test's own, dropped afterwards.
+
+    For tests whose other processes (Celery workers, a browser through a live
+    server) must see the data. The test body runs outside any transaction.
+    """
+    created: list[OrgFixture] = []
+    with django_db_blocker.unblock():
+
+        def make(name: str | None = None) -> OrgFixture:
+            suffix = uuid.uuid4().hex[:8]
+            org = _create_org(name or f"Live {suffix}", f"owner-{suffix}@live.test")
+            created.append(org)
+            return org
+
+        yield make
+        from django.db import connection
+
+        connection.set_schema_to_public()
+        for org in created:
+            org.organization.delete(force_drop=True)
+            org.owner.delete()
+
+
+def _test_database_url() -> str:
+    from django.db import connection
+
+    s = connection.settings_dict
+    return f"postgres://{s['USER']}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+
+
+@pytest.fixture(scope="session")
+def celery_workers(django_db_setup, django_db_blocker):
+    """Real Celery worker processes, one per tier queue, on the test database.
+
+    They share this test process's Redis key prefix, so parallel test
+    processes never take each other's tasks.
+    """
+    from django.conf import settings
+
+    with django_db_blocker.unblock():
+        database_url = _test_database_url()
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "fastn.settings.test",
+        "DATABASE_URL": database_url,
+        "FASTN_REDIS_PREFIX": settings.REDIS_KEY_PREFIX,
+        "FASTN_REDIS_PREFIX_FOR": os.environ.get("PYTEST_XDIST_WORKER", "main"),
+        "REDIS_URL": settings.REDIS_URL,
+    }
+    procs = []
+    for queue in ("instant", "standard", "long"):
+        limits = settings.CELERY_QUEUE_TIME_LIMITS[queue]
+        procs.append(
+            subprocess.Popen(
+                [
+                    sys.executable, "-m", "celery", "-A", "fastn", "worker",
+                    "-Q", queue, "-n", f"{queue}-{uuid.uuid4().hex[:6]}@%h",
+                    "-c", "2", "--pool", "prefork", "--without-gossip", "--without-mingle",
+                    "--soft-time-limit", str(limits["soft"]), "--time-limit", str(limits["hard"]),
+                    "--loglevel", "WARNING", "--include", "tests.support_tasks",
+                ],
+                cwd=ROOT,
+                env=env,
+            )
+        )
+    from fastn.celery import app
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        replies = app.control.inspect(timeout=0.5).active_queues() or {}
+        served = {q["name"] for queues in replies.values() for q in queues}
+        if {"instant", "standard", "long"} <= served:
+            break
+        time.sleep(0.2)
+    else:
+        for proc in procs:
+            proc.kill()
+        raise RuntimeError("Celery workers did not come up within 30 s")
+    yield procs
+    for proc in procs:
+        proc.terminate()
+    for proc in procs:
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()

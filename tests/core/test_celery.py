@@ -1,0 +1,43 @@
+"""Tasks run in the schema of the organization that enqueued them, on real workers."""
+
+import pytest
+from django.db import connection
+
+pytestmark = pytest.mark.workers
+
+
+def test_tasks_run_in_the_enqueuing_organizations_schema(celery_workers, live_org):
+    from apps.settings.models import Customer
+    from tests.support_tasks import count_customers, current_schema
+
+    first, second = live_org(), live_org()
+    connection.set_tenant(first.organization)
+    Customer.objects.create(external_id="one", name="One")
+    Customer.objects.create(external_id="two", name="Two")
+    result_first = current_schema.apply_async(queue="standard")
+    count_first = count_customers.apply_async(queue="instant")
+    connection.set_tenant(second.organization)
+    result_second = current_schema.apply_async(queue="long")
+    count_second = count_customers.apply_async(queue="standard")
+    connection.set_schema_to_public()
+
+    assert result_first.get(timeout=20) == first.organization.schema_name
+    assert result_second.get(timeout=20) == second.organization.schema_name
+    assert count_first.get(timeout=20) == 2
+    assert count_second.get(timeout=20) == 0
+
+
+def test_each_queue_has_its_own_worker_with_its_own_time_limit(celery_workers):
+    from django.conf import settings
+
+    from fastn.celery import app
+
+    stats = app.control.inspect(timeout=2).stats() or {}
+    queues = app.control.inspect(timeout=2).active_queues() or {}
+    limits = {}
+    for worker, info in stats.items():
+        (queue,) = [q["name"] for q in queues[worker]]
+        limits[queue] = info["pool"].get("timeouts")
+    for queue in ("instant", "standard", "long"):
+        expected = settings.CELERY_QUEUE_TIME_LIMITS[queue]
+        assert limits[queue] == [expected["soft"], expected["hard"]]

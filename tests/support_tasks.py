@@ -1,0 +1,17 @@
+"""Celery tasks that exist only for tests; workers started by the
+`celery_workers` fixture import this module (`--include`)."""
+
+from celery import shared_task
+from django.db import connection
+
+
+@shared_task(name="tests.current_schema")
+def current_schema() -> str:
+    return connection.schema_name
+
+
+@shared_task(name="tests.count_customers")
+def count_customers() -> int:
+    from apps.settings.models import Customer
+
+    return Customer.objects.count()

@@ -14,7 +14,7 @@ run: install static services  ## Install, migrate, create the demo org, start we
 	$(PY) manage.py ensure_database
 	$(PY) manage.py migrate --noinput -v 0
 	$(PY) manage.py ensure_demo
-	$(VENV)/bin/honcho start -f Procfile
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/honcho start -f Procfile
 
 test: install-test static services browser  ## Run the whole test suite
 	DJANGO_SETTINGS_MODULE=fastn.settings.test $(PY) manage.py makemigrations --check --dry-run

@@ -9,7 +9,7 @@ work on a development machine with PostgreSQL and Redis on localhost.
 from pathlib import Path
 
 import environ
-from kombu import Queue
+from kombu import Exchange, Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -174,7 +174,12 @@ SESSION_ENGINE = "django.contrib.sessions.backends.db"
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL)
 CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default=REDIS_URL)
 # One queue per workflow tier; each has its own worker (see the Procfile).
-CELERY_TASK_QUEUES = [Queue("instant"), Queue("standard"), Queue("long")]
+# Each queue has its own exchange and routing key: queues declared without
+# them would all bind to the default exchange with the default key, and a
+# message sent to one would be copied into every one.
+CELERY_TASK_QUEUES = [Queue(name, Exchange(name, type="direct"), routing_key=name) for name in ("instant", "standard", "long")]
+CELERY_TASK_DEFAULT_EXCHANGE = "standard"
+CELERY_TASK_DEFAULT_ROUTING_KEY = "standard"
 CELERY_TASK_DEFAULT_QUEUE = "standard"
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True

@@ -41,3 +41,30 @@ def test_each_queue_has_its_own_worker_with_its_own_time_limit(celery_workers):
     for queue in ("instant", "standard", "long"):
         expected = settings.CELERY_QUEUE_TIME_LIMITS[queue]
         assert limits[queue] == [expected["soft"], expected["hard"]]
+
+
+@pytest.mark.parametrize("queue", ["instant", "standard", "long"])
+def test_a_message_for_one_queue_lands_in_that_queue_only(queue, settings):
+    """Queues bound to one shared exchange and key would each get a copy."""
+    import uuid
+
+    from celery import Celery
+
+    from apps.core.redis import get_redis
+
+    prefix = f"routing-{uuid.uuid4().hex[:8]}"
+    probe = Celery("probe")
+    probe.config_from_object("django.conf:settings", namespace="CELERY")
+    probe.conf.broker_transport_options = {**settings.CELERY_BROKER_TRANSPORT_OPTIONS, "global_keyprefix": f"{prefix}:"}
+    try:
+        # Declare every queue first, as the three workers do at start-up.
+        with probe.connection_for_write() as conn:
+            for declared in probe.conf.task_queues:
+                declared(conn.default_channel).declare()
+        probe.send_task("tests.current_schema", queue=queue)
+        redis = get_redis()
+        lengths = {name: redis.llen(f"{prefix}:{name}") for name in ("instant", "standard", "long")}
+        assert lengths == {name: int(name == queue) for name in lengths}
+    finally:
+        for key in get_redis().scan_iter(f"{prefix}:*"):
+            get_redis().delete(key)

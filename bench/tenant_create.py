@@ -27,7 +27,9 @@ def schemas_only(count: int) -> list[float]:
     run = uuid.uuid4().hex[:6]
     timings, created = [], []
     for i in range(count):
-        org = Organization(name=f"Schema {run} {i}", slug=f"schema-{run}-{i}", schema_name=schema_name_for(f"s-{run}-{i}"), plan=plan)
+        org = Organization(
+            name=f"Schema {run} {i}", slug=f"schema-{run}-{i}", schema_name=schema_name_for(f"s-{run}-{i}"), plan=plan
+        )
         start = time.perf_counter()
         org.save(verbosity=0)
         timings.append((time.perf_counter() - start) * 1000)
@@ -76,7 +78,9 @@ def main() -> None:
 
     rows = ["| mode | orgs | mean ms | median ms | p95 ms | min ms | max ms |", "|---|---|---|---|---|---|---|"]
     rows.append(summary("schema only, cloned from the template", schemas_only(args.count)))
-    rows.append(summary("organization_create (clone + new owner + environments + 2 keys)", create_many(args.count, "clone")))
+    rows.append(
+        summary("organization_create (clone + new owner + environments + 2 keys)", create_many(args.count, "clone"))
+    )
     if args.compare_migrate:
         with override_settings(TENANT_CREATION_FAKES_MIGRATIONS=False):
             rows.append(summary("schema only, every migration run", schemas_only(args.count)))

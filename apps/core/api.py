@@ -14,8 +14,8 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import extend_schema
 from rest_framework.permissions import AllowAny
-from rest_framework.response import Response
 from rest_framework.request import Request
+from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.core.errors import InvalidInput, error_body
@@ -73,7 +73,6 @@ def unknown_api_route(request: HttpRequest, *args, **kwargs) -> JsonResponse:
         error_body("not_found", f"There is no API endpoint at {request.path}.", {"path": request.path}),
         status=404,
     )
-
 
 
 class HealthView(APIView):

@@ -61,6 +61,7 @@ __all__ = [
     "Redactor",
     "ResponseTooLarge",
     "Timeouts",
+    "TLSVerificationFailed",
     "TooManyRedirects",
     "address_block_reason",
     "check_destination",
@@ -147,6 +148,13 @@ class ConnectionFailed(OutboundError):
 
     code = "connection_failed"
     retryable = True
+
+
+class TLSVerificationFailed(OutboundError):
+    """The server's certificate does not verify for the host name. Not retried:
+    it will not fix itself in a second."""
+
+    code = "tls_verification_failed"
 
 
 class ResponseTooLarge(OutboundError):
@@ -737,7 +745,11 @@ def _read_capped(response: httpx.Response, limit: int) -> bytes:
 
 
 def _is_same_origin(a: httpx.URL, b: httpx.URL) -> bool:
-    return (a.scheme, a.host, a.port or _default_port(a.scheme)) == (b.scheme, b.host, b.port or _default_port(b.scheme))
+    return (a.scheme, a.host, a.port or _default_port(a.scheme)) == (
+        b.scheme,
+        b.host,
+        b.port or _default_port(b.scheme),
+    )
 
 
 # Headers that carry credentials: dropped when a redirect leaves the origin.
@@ -929,6 +941,8 @@ def _send_following_redirects(
         except httpx.TimeoutException:
             raise _AttemptFailed(OutboundTimeout, "timed out waiting for the response") from None
         except httpx.ConnectError as exc:
+            if _is_certificate_error(exc):
+                raise _AttemptFailed(TLSVerificationFailed, f"the TLS certificate does not verify ({exc})") from None
             raise _AttemptFailed(ConnectionFailed, f"could not connect ({exc})", nothing_sent=True) from None
         except httpx.UnsupportedProtocol as exc:
             raise _AttemptFailed(BlockedDestination, str(exc), reason="scheme") from None
@@ -949,9 +963,7 @@ def _send_following_redirects(
                     current_headers = current_headers.copy()
                     for name in _CREDENTIAL_HEADERS:
                         current_headers.pop(name, None)
-                if response.status_code == 303 or (
-                    response.status_code in (301, 302) and current_method == "POST"
-                ):
+                if response.status_code == 303 or (response.status_code in (301, 302) and current_method == "POST"):
                     current_method = "GET" if current_method != "HEAD" else "HEAD"
                     current_body = _Body()
                     current_headers = current_headers.copy()
@@ -968,6 +980,15 @@ def _send_following_redirects(
         finally:
             response.close()
         return response, response_body, hops, current_url
+
+
+def _is_certificate_error(exc: BaseException) -> bool:
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return "CERTIFICATE_VERIFY_FAILED" in str(exc)
 
 
 def _redirect_target(current: httpx.URL, location: str) -> httpx.URL:
@@ -1017,4 +1038,3 @@ def _build_response(
         attempts=attempts,
         redirects=redirects,
     )
-

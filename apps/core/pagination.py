@@ -42,7 +42,9 @@ def _decode(cursor: str) -> tuple[datetime, str]:
         created, pk = json.loads(base64.urlsafe_b64decode(padded.encode()))
         return datetime.fromisoformat(created), str(pk)
     except (ValueError, TypeError, json.JSONDecodeError) as exc:
-        raise InvalidInput.for_field("cursor", "This cursor is not valid; use a next_cursor from a previous page.") from exc
+        raise InvalidInput.for_field(
+            "cursor", "This cursor is not valid; use a next_cursor from a previous page."
+        ) from exc
 
 
 def parse_limit(raw: str | None, *, default: int = DEFAULT_LIMIT, maximum: int = MAX_LIMIT) -> int:
@@ -64,9 +66,7 @@ def paginate_newest_first(
     queryset = queryset.order_by(f"-{time_field}", "-pk")
     if cursor:
         created_at, pk = _decode(cursor)
-        queryset = queryset.filter(
-            Q(**{f"{time_field}__lt": created_at}) | Q(**{time_field: created_at, "pk__lt": pk})
-        )
+        queryset = queryset.filter(Q(**{f"{time_field}__lt": created_at}) | Q(**{time_field: created_at, "pk__lt": pk}))
     rows = list(queryset[: limit + 1])
     if len(rows) <= limit:
         return Page(rows, None)

@@ -31,9 +31,7 @@ def organization_picker(request: HttpRequest) -> HttpResponse:
 def home(request: HttpRequest) -> HttpResponse:
     from apps.settings.selectors import home_summary
 
-    return render(
-        request, "dashboard/home.html", {"nav": "home", "summary": home_summary(principal=request.principal)}
-    )
+    return render(request, "dashboard/home.html", {"nav": "home", "summary": home_summary(principal=request.principal)})
 
 
 def page_not_found(request: HttpRequest, exception=None) -> HttpResponse:

@@ -37,7 +37,11 @@ logger = logging.getLogger(__name__)
 
 SECRET_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,127}$")
 MAX_SECRET_BYTES = 64 * 1024
-DEFAULT_ENVIRONMENTS = (("dev", "Development", False), ("staging", "Staging", False), ("production", "Production", True))
+DEFAULT_ENVIRONMENTS = (
+    ("dev", "Development", False),
+    ("staging", "Staging", False),
+    ("production", "Production", True),
+)
 KEY_ALPHABET = string.ascii_letters + string.digits
 KEY_RANDOM_LENGTH = 40  # ~238 bits
 KEY_VISIBLE_LENGTH = 8
@@ -212,9 +216,7 @@ def _ensure_grantable(actor: Principal, role: str) -> None:
         raise UnknownRole.for_field("role", f"There is no role {role!r} in this organization.")
     missing = role_permissions(role) - actor.permissions
     if missing:
-        audit_denied(
-            actor=actor, action="api_key.create", resource_type="api_key", reason=f"cannot grant role {role}"
-        )
+        audit_denied(actor=actor, action="api_key.create", resource_type="api_key", reason=f"cannot grant role {role}")
         raise RoleNotGrantable(
             f"You cannot create a key with the role {role!r}: it has permissions you do not have.",
             details={"role": role, "missing": sorted(missing)[:20]},

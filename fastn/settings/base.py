@@ -177,7 +177,9 @@ CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default=REDIS_URL)
 # Each queue has its own exchange and routing key: queues declared without
 # them would all bind to the default exchange with the default key, and a
 # message sent to one would be copied into every one.
-CELERY_TASK_QUEUES = [Queue(name, Exchange(name, type="direct"), routing_key=name) for name in ("instant", "standard", "long")]
+CELERY_TASK_QUEUES = [
+    Queue(name, Exchange(name, type="direct"), routing_key=name) for name in ("instant", "standard", "long")
+]
 CELERY_TASK_DEFAULT_EXCHANGE = "standard"
 CELERY_TASK_DEFAULT_ROUTING_KEY = "standard"
 CELERY_TASK_DEFAULT_QUEUE = "standard"
@@ -202,7 +204,6 @@ CELERY_QUEUE_TIME_LIMITS = {
     "standard": {"soft": 930, "hard": 960},
     "long": {"soft": 21_660, "hard": 21_720},
 }
-
 
 
 def celery_redis_transport_options(prefix: str) -> dict:

@@ -128,7 +128,9 @@ def test_dashboard_creates_and_revokes_api_keys(client, org_a, in_org):
 def test_dashboard_secret_form_saves_without_echoing_the_value(client, org_a):
     client.force_login(org_a.owner)
     response = client.post(
-        f"/o/{org_a.slug}/settings/secrets/", {"name": "UI_SECRET", "value": "ui-secret-value-1"}, HTTP_HX_REQUEST="true"
+        f"/o/{org_a.slug}/settings/secrets/",
+        {"name": "UI_SECRET", "value": "ui-secret-value-1"},
+        HTTP_HX_REQUEST="true",
     )
     assert response.status_code == 200
     assert "UI_SECRET" in response.content.decode()

@@ -58,8 +58,9 @@ def test_bootstrap_org_keys_work_against_the_api(committed_db_url, api):
 
 
 def test_bootstrap_org_refuses_a_bad_plan_and_an_empty_name(committed_db_url):
-    bad_plan = _bootstrap("--name", "Bootstrap Test Three", "--owner-email", "a@bootstrap.test", "--plan", "gold",
-                          env_db=committed_db_url)
+    bad_plan = _bootstrap(
+        "--name", "Bootstrap Test Three", "--owner-email", "a@bootstrap.test", "--plan", "gold", env_db=committed_db_url
+    )
     assert bad_plan.returncode != 0 and "gold" in bad_plan.stderr
     empty = _bootstrap("--name", "  ", "--owner-email", "a@bootstrap.test", env_db=committed_db_url)
     assert empty.returncode == 1 and "name" in empty.stderr

@@ -8,8 +8,15 @@ def test_openapi_schema_documents_the_contract(client):
     assert response.status_code == 200
     schema = response.json()
     paths = schema["paths"]
-    for path in ["/api/v1/health", "/api/v1/customers", "/api/v1/secrets", "/api/v1/secrets/{name}",
-                 "/api/v1/api-keys", "/api/v1/api-keys/{key_id}", "/api/v1/audit-log"]:
+    for path in [
+        "/api/v1/health",
+        "/api/v1/customers",
+        "/api/v1/secrets",
+        "/api/v1/secrets/{name}",
+        "/api/v1/api-keys",
+        "/api/v1/api-keys/{key_id}",
+        "/api/v1/audit-log",
+    ]:
         assert path in paths, path
     assert "AccessKey" in schema["components"]["securitySchemes"]
 

@@ -20,7 +20,8 @@ Rules, chosen so a definition reads the way it behaves:
   queries, JSON in strings) are left alone.
 
 Paths are dotted, with list indexes as numbers: ``data.items``,
-``paging.next.after``, ``errors.0.message``. The empty path is the whole value.
+``paging.next.after``, ``errors.0.message``; a key that itself contains dots
+(``@odata.nextLink``) is found too. The empty path is the whole value.
 """
 
 from __future__ import annotations
@@ -59,12 +60,22 @@ def lookup(data: Any, path: str | list[str]) -> Any:
     """The value at ``path`` in ``data``, or :data:`MISSING`."""
     parts = split_path(path) if isinstance(path, str) else path
     current = data
-    for part in parts:
+    i = 0
+    while i < len(parts):
+        part = parts[i]
         if isinstance(current, Mapping):
-            if part not in current:
+            # Keys may contain dots ("@odata.nextLink"): the longest run of
+            # segments that names a key wins.
+            for j in range(len(parts), i, -1):
+                key = ".".join(parts[i:j])
+                if key in current:
+                    current = current[key]
+                    i = j
+                    break
+            else:
                 return MISSING
-            current = current[part]
-        elif isinstance(current, list):
+            continue
+        if isinstance(current, list):
             try:
                 index = int(part)
             except ValueError:
@@ -74,6 +85,7 @@ def lookup(data: Any, path: str | list[str]) -> Any:
             current = current[index]
         else:
             return MISSING
+        i += 1
     return current
 
 

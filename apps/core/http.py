@@ -640,7 +640,7 @@ def _charset(headers: httpx.Headers) -> str:
                 "".encode(value.strip('"'))
             except LookupError:
                 break
-            return value.strip('"')
+            return str(value.strip('"'))
     return "utf-8"
 
 
@@ -674,7 +674,7 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
 def retry_delay(attempt: int, *, base: float = 0.5, cap: float = 10.0) -> float:
     """Backoff before retry number ``attempt`` (1-based): exponential, capped,
     with jitter so that many workers do not retry in step."""
-    delay = min(cap, base * (2 ** (attempt - 1)))
+    delay: float = min(cap, base * (2 ** (attempt - 1)))
     return delay * random.uniform(0.5, 1.0)
 
 
@@ -783,12 +783,16 @@ def request(
     ``deadline`` is a ``time.monotonic()`` instant; the effective deadline is
     the earlier of it and ``now + timeouts.total``. Redirects are followed only
     when ``max_redirects`` > 0 (at most :data:`MAX_REDIRECTS`); credentials
-    headers are dropped when a redirect leaves the origin. ``retries`` extra
-    attempts (at most :data:`MAX_RETRIES`) are made for timeouts, connection
-    failures and 408/429/502/503/504 — for idempotent methods, for any method
-    on 429, or for any failure when ``retry_non_idempotent`` — as long as the
-    wait fits before the deadline; a ``Retry-After`` longer than what is left
-    is not waited for and the response is returned as it is.
+    headers are dropped when a redirect leaves the origin.
+
+    ``retries`` extra attempts (at most :data:`MAX_RETRIES`) are made, with
+    jittered exponential backoff (or the server's ``Retry-After``), for
+    timeouts, connection failures and 408/429/502/503/504 — but only when
+    repeating cannot do a thing twice: idempotent methods, any method on 429
+    or when the connection failed before anything was sent, or anything when
+    ``retry_non_idempotent`` is set. A wait that does not fit before the
+    deadline is not made: the last response is returned as it is (a 429 with
+    a long ``Retry-After`` comes back at once) or the last error raised.
 
     ``secrets`` (and ``sensitive_query_keys``' values) are kept out of the
     URL reported back and out of every error message.
@@ -813,7 +817,7 @@ def request(
     if params:
         items = params.items() if isinstance(params, Mapping) else params
         cleaned = [(k, _query_value(v)) for k, v in items if v is not None]
-        merged = list(target.params.multi_items())
+        merged: list[tuple[str, Any]] = list(target.params.multi_items())
         for key, value in cleaned:
             for single in value if isinstance(value, list) else [value]:
                 merged.append((key, single))

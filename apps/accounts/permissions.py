@@ -53,3 +53,20 @@ class HasRolePermission(BasePermission):
         )
         self.message = f"Your role ({principal.role}) does not allow {action} on {resource.replace('_', ' ')}."
         return False
+
+
+def require_permission(principal: Principal, resource: str, action: str, *, resource_id: str = "") -> None:
+    """Check a permission inside a view or service; audit and raise when missing."""
+    if principal.can(resource, action):
+        return
+    from apps.core.errors import PermissionDenied
+    from apps.settings.services import audit_denied
+
+    audit_denied(
+        actor=principal,
+        action=f"{resource}.{action}",
+        resource_type=resource,
+        resource_id=resource_id,
+        reason=f"role {principal.role} lacks {resource}.{action}",
+    )
+    raise PermissionDenied(f"Your role ({principal.role}) does not allow {action} on {resource.replace('_', ' ')}.")

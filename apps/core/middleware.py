@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 from django.conf import settings
@@ -12,6 +13,7 @@ from apps.core.errors import error_response
 from apps.core.tenancy import tenant_for_request
 
 API_PREFIXES = ("/api/", "/hooks/")
+logger = logging.getLogger(__name__)
 
 
 def is_api_path(path: str) -> bool:
@@ -70,3 +72,20 @@ class RequestSizeLimitMiddleware:
                 )
             return HttpResponse("Request body too large.", status=413, content_type="text/plain")
         return self.get_response(request)
+
+
+class ApiExceptionMiddleware:
+    """An unexpected exception under /api/ or /hooks/ still answers JSON (500),
+    in DEBUG too; the traceback goes to the log, never to the client."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not is_api_path(request.path_info):
+            return None
+        logger.exception("Unhandled error on %s %s", request.method, request.path_info)
+        return error_response(500, "internal_error", "Something went wrong on our side. It has been logged.")

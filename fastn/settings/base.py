@@ -66,6 +66,7 @@ SHARED_APPS = [
 ]
 TENANT_APPS = [
     "apps.settings",
+    "apps.workflows",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -90,6 +91,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "apps.core.middleware.ApiExceptionMiddleware",
 ]
 
 ROOT_URLCONF = "fastn.urls"
@@ -237,6 +239,18 @@ FASTN_ALLOW_PRIVATE_NETWORK = env.bool("FASTN_ALLOW_PRIVATE_NETWORK", default=Fa
 # Seconds to wait for workers to answer the health check's ping.
 FASTN_HEALTH_WORKER_TIMEOUT = env.float("FASTN_HEALTH_WORKER_TIMEOUT", default=1.0)
 FASTN_PUBLIC_URL = env("FASTN_PUBLIC_URL", default="http://127.0.0.1:8000")
+# Workflow sandbox and executions.
+FASTN_SANDBOX_MEMORY_BYTES = env.int("FASTN_SANDBOX_MEMORY_BYTES", default=128 * 1024 * 1024)
+FASTN_EXECUTION_RETENTION_DAYS = env.int("FASTN_EXECUTION_RETENTION_DAYS", default=30)
+# A running execution whose heartbeat is older than this lost its worker.
+FASTN_EXECUTION_LOST_AFTER_SECONDS = env.int("FASTN_EXECUTION_LOST_AFTER_SECONDS", default=30)
+# A queued execution not picked up after this long is queued again.
+FASTN_EXECUTION_REQUEUE_AFTER_SECONDS = env.int("FASTN_EXECUTION_REQUEUE_AFTER_SECONDS", default=60)
+
+CELERY_BEAT_SCHEDULE = {
+    "reap-executions": {"task": "workflows.reap_executions", "schedule": 15.0, "options": {"queue": "standard"}},
+    "clean-workflow-data": {"task": "workflows.clean_state", "schedule": 600.0, "options": {"queue": "standard"}},
+}
 
 # --- REST framework -------------------------------------------------------------
 REST_FRAMEWORK = {

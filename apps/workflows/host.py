@@ -1,0 +1,284 @@
+"""The runtime API of a run, for real: database, state, secrets, connectors.
+
+`ExecutionHost` implements the sandbox's `Host` protocol. The sandbox calls
+`perform()` on the run's own thread with every operation the workflow queued
+in one turn; independent slow operations (connector calls, fastn.db
+statements) of one turn run concurrently on a small thread pool.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from django.db import close_old_connections, connection
+from django.db.models import Q
+from django.utils import timezone
+
+from apps.core import crypto
+from apps.core.models import Organization
+from apps.settings.models import Customer, Secret
+from apps.workflows.models import StateEntry
+from apps.workflows.runtime import HostOp, HostResult
+
+logger = logging.getLogger(__name__)
+
+MAX_STATE_KEY = 512
+MAX_STATE_VALUE_BYTES = 1024 * 1024
+MAX_TTL_SECONDS = 366 * 24 * 3600
+CONCURRENT_OPS = frozenset({"connector.call", "db.query", "db.execute"})
+POOL_SIZE = 4
+
+
+class OpFailed(Exception):
+    """An expected failure of one operation: becomes a rejected promise."""
+
+    def __init__(self, message: str, *, code: str, name: str = "Error", **extra: Any) -> None:
+        super().__init__(message)
+        self.error = {"message": message, "code": code, "name": name, **extra}
+
+
+@dataclass
+class RunContext:
+    """Who and what a run is for."""
+
+    organization: Organization
+    workflow_id: Any
+    customer: Customer | None
+    execution_id: Any = None  # None for draft test runs
+    invocation_state: dict[str, tuple[Any, float | None]] = field(default_factory=dict)
+
+
+class ExecutionHost:
+    def __init__(self, context: RunContext) -> None:
+        self.context = context
+        self._pool: ThreadPoolExecutor | None = None
+        self._secrets_cache: dict[str, str] = {}
+
+    # --- protocol ---------------------------------------------------------------
+
+    def perform(self, ops: list[HostOp], *, deadline: float) -> list[HostResult]:
+        concurrent = [op for op in ops if op.name in CONCURRENT_OPS]
+        results: list[HostResult] = []
+        if len(concurrent) > 1:
+            pool = self._executor()
+            futures = {op.id: pool.submit(self._perform_in_thread, op, deadline) for op in concurrent}
+            for op in ops:
+                if op.name not in CONCURRENT_OPS:
+                    results.append(self._perform_one(op, deadline))
+            for op in concurrent:
+                results.append(futures[op.id].result())
+        else:
+            results = [self._perform_one(op, deadline) for op in ops]
+        return results
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    # --- dispatch ---------------------------------------------------------------
+
+    def _executor(self) -> ThreadPoolExecutor:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=POOL_SIZE, thread_name_prefix="fastn-host")
+        return self._pool
+
+    def _perform_in_thread(self, op: HostOp, deadline: float) -> HostResult:
+        # Django connections belong to threads: this one needs the schema set.
+        connection.set_tenant(self.context.organization)
+        try:
+            return self._perform_one(op, deadline)
+        finally:
+            close_old_connections()
+            connection.close()
+
+    def _perform_one(self, op: HostOp, deadline: float) -> HostResult:
+        handler = self.HANDLERS.get(op.name)
+        if handler is None:
+            return HostResult(op.id, False, error={"message": f"Unknown runtime call {op.name}.", "code": "unknown_op"})
+        if time.monotonic() >= deadline:
+            return HostResult(op.id, False, error={"message": "The execution ran out of time.", "code": "timeout"})
+        try:
+            value, secrets = handler(self, op.args if isinstance(op.args, dict) else {}, deadline)
+        except OpFailed as exc:
+            return HostResult(op.id, False, error=exc.error, secret_values=tuple(exc.error.pop("_secrets", ())))
+        return HostResult(op.id, True, value=value, secret_values=tuple(secrets))
+
+    # --- secrets ---------------------------------------------------------------------
+
+    def _secrets_get(self, args: dict, deadline: float):
+        name = args.get("name")
+        if not isinstance(name, str) or not name:
+            raise OpFailed("fastn.secrets.get(name) needs a secret name.", code="invalid_argument", name="TypeError")
+        if name not in self._secrets_cache:
+            ciphertext = Secret.objects.filter(name=name).values_list("ciphertext", flat=True).first()
+            if ciphertext is None:
+                raise OpFailed(f"No secret named {name!r}.", code="secret_not_found")
+            self._secrets_cache[name] = crypto.decrypt(ciphertext)
+        value = self._secrets_cache[name]
+        return value, (value,)
+
+    # --- state ---------------------------------------------------------------------------
+
+    @staticmethod
+    def _state_args(args: dict) -> tuple[str, str]:
+        key, scope = args.get("key"), (args.get("scope") or "ORG")
+        if not isinstance(key, str) or not 1 <= len(key) <= MAX_STATE_KEY:
+            raise OpFailed(f"A state key is a string of 1 to {MAX_STATE_KEY} characters.", code="invalid_argument")
+        if scope not in ("ORG", "INVOCATION"):
+            raise OpFailed("scope must be 'ORG' or 'INVOCATION'.", code="invalid_argument", name="TypeError")
+        return key, scope
+
+    def _customer_key(self) -> str:
+        return self.context.customer.id.hex if self.context.customer else ""
+
+    def _state_get(self, args: dict, deadline: float):
+        key, scope = self._state_args(args)
+        if scope == "INVOCATION":
+            value, expires = self.context.invocation_state.get(key, (None, None))
+            if expires is not None and expires <= time.monotonic():
+                self.context.invocation_state.pop(key, None)
+                return None, ()
+            return value, ()
+        now = timezone.now()
+        value = (
+            StateEntry.objects.filter(
+                workflow_id=self.context.workflow_id, customer_key=self._customer_key(), key=key
+            )
+            .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+            .values_list("value", flat=True)
+            .first()
+        )
+        return value, ()
+
+    def _state_set(self, args: dict, deadline: float):
+        key, scope = self._state_args(args)
+        value = args.get("value")
+        ttl = args.get("ttl")
+        if ttl is not None and (isinstance(ttl, bool) or not isinstance(ttl, (int, float)) or not 0 < ttl <= MAX_TTL_SECONDS):
+            raise OpFailed(f"ttl is a number of seconds between 1 and {MAX_TTL_SECONDS}.", code="invalid_argument")
+        size = len(json.dumps(value, separators=(",", ":")).encode("utf-8"))
+        if size > MAX_STATE_VALUE_BYTES:
+            raise OpFailed(
+                f"A state value may be at most {MAX_STATE_VALUE_BYTES} bytes of JSON ({size} given).",
+                code="value_too_large",
+            )
+        if scope == "INVOCATION":
+            expires = time.monotonic() + ttl if ttl else None
+            self.context.invocation_state[key] = (value, expires)
+            return None, ()
+        expires_at = timezone.now() + timedelta(seconds=ttl) if ttl else None
+        StateEntry.objects.bulk_create(
+            [
+                StateEntry(
+                    workflow_id=self.context.workflow_id,
+                    customer_key=self._customer_key(),
+                    key=key,
+                    value=value,
+                    size_bytes=size,
+                    expires_at=expires_at,
+                )
+            ],
+            update_conflicts=True,
+            unique_fields=["workflow", "customer_key", "key"],
+            update_fields=["value", "size_bytes", "expires_at", "updated_at"],
+        )
+        return None, ()
+
+    def _state_delete(self, args: dict, deadline: float):
+        key, scope = self._state_args(args)
+        if scope == "INVOCATION":
+            return self.context.invocation_state.pop(key, None) is not None, ()
+        deleted, _ = StateEntry.objects.filter(
+            workflow_id=self.context.workflow_id, customer_key=self._customer_key(), key=key
+        ).delete()
+        return deleted > 0, ()
+
+    # --- fastn.db ----------------------------------------------------------------------------
+
+    def _db_scope(self):
+        from apps.workflows.sandbox_db import SandboxScope
+
+        customer = self.context.customer
+        database = "default"
+        if customer is not None:
+            from apps.settings import selectors as settings_selectors
+
+            pick = getattr(settings_selectors, "database_for_region", None)
+            if pick is not None:
+                database = pick(region=customer.region)
+        return SandboxScope(
+            organization_id=self.context.organization.pk,
+            schema_suffix=customer.id.hex if customer else "org",
+            database=database,
+        )
+
+    def _db_call(self, args: dict, deadline: float, *, query: bool):
+        from apps.workflows.sandbox_db import SandboxDbError, sandbox_execute, sandbox_query
+
+        sql, params = args.get("sql"), args.get("params") or []
+        if not isinstance(sql, str) or not sql.strip():
+            raise OpFailed("fastn.db needs an SQL string.", code="invalid_argument", name="TypeError")
+        if not isinstance(params, list):
+            raise OpFailed("fastn.db params must be an array.", code="invalid_argument", name="TypeError")
+        try:
+            if query:
+                return sandbox_query(self._db_scope(), sql, params, deadline=deadline), ()
+            return sandbox_execute(self._db_scope(), sql, params, deadline=deadline), ()
+        except SandboxDbError as exc:
+            raise OpFailed(**_error_kwargs(exc.as_error_dict())) from exc
+
+    def _db_query(self, args: dict, deadline: float):
+        return self._db_call(args, deadline, query=True)
+
+    def _db_execute(self, args: dict, deadline: float):
+        return self._db_call(args, deadline, query=False)
+
+    # --- connectors ------------------------------------------------------------------------------
+
+    def _connector_call(self, args: dict, deadline: float):
+        from apps.connectors.services import ConnectorRunError, connector_call_for_run
+
+        slug, action, params = args.get("connector"), args.get("action"), args.get("params")
+        if not isinstance(slug, str) or not isinstance(action, str):
+            raise OpFailed("A connector call needs a connector slug and an action name.", code="invalid_argument")
+        if params is not None and not isinstance(params, dict):
+            raise OpFailed("Connector parameters must be an object.", code="invalid_argument", name="TypeError")
+        try:
+            result = connector_call_for_run(
+                connector_slug=slug,
+                action=action,
+                params=params or {},
+                customer_id=self.context.customer.id if self.context.customer else None,
+                deadline=deadline,
+                execution_id=self.context.execution_id,
+                secrets=tuple(self._secrets_cache.values()),
+            )
+        except ConnectorRunError as exc:
+            error = exc.as_error_dict()
+            error["_secrets"] = tuple(getattr(exc, "secret_values", ()) or ())
+            raise OpFailed(**_error_kwargs(error)) from exc
+        return result.value, tuple(result.secret_values)
+
+    HANDLERS = {
+        "secrets.get": _secrets_get,
+        "state.get": _state_get,
+        "state.set": _state_set,
+        "state.delete": _state_delete,
+        "db.query": _db_query,
+        "db.execute": _db_execute,
+        "connector.call": _connector_call,
+    }
+
+
+def _error_kwargs(error: dict) -> dict:
+    error = dict(error)
+    message = str(error.pop("message", "The call failed."))
+    code = str(error.pop("code", "error"))
+    return {"message": message, "code": code, **error}

@@ -1,0 +1,216 @@
+"""Workflows, their immutable versions, deployments, executions and state.
+
+Tables live in each organization's schema.
+"""
+
+import uuid
+
+from django.db import models
+
+from apps.workflows.tiers import Tier
+
+
+class Workflow(models.Model):
+    """A workflow's draft: code and configuration being edited.
+
+    Runs from triggers use a published version deployed to an environment;
+    only "Test" runs the draft.
+    """
+
+    class EditedVia(models.TextChoices):
+        MANUAL = "manual", "Edited manually"
+        AGENT = "agent", "Edited via agent"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    slug = models.SlugField(max_length=100, unique=True)
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    code = models.TextField()
+    tier = models.CharField(max_length=16, choices=Tier.choices, default=Tier.STANDARD)
+    timeout_ms = models.PositiveIntegerField()
+    enabled = models.BooleanField(default=True)
+    retry_policy = models.JSONField(default=dict)
+    input_schema = models.JSONField(null=True, blank=True)
+    edited_via = models.CharField(max_length=16, choices=EditedVia.choices, default=EditedVia.MANUAL)
+    latest_version = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    created_by = models.CharField(max_length=255, blank=True)
+    updated_by = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["-updated_at", "-id"], name="workflow_recent"),
+            models.Index(fields=["tier", "-updated_at"], name="workflow_tier"),
+        ]
+
+    def __str__(self) -> str:
+        return self.slug
+
+    @property
+    def code_bytes(self) -> int:
+        return len(self.code.encode("utf-8"))
+
+
+class WorkflowVersion(models.Model):
+    """An immutable snapshot made by Publish: code, configuration, content hash."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    code = models.TextField()
+    config = models.JSONField()  # tier, timeout_ms, retry_policy, input_schema
+    content_hash = models.CharField(max_length=64)
+    note = models.CharField(max_length=500, blank=True)
+    created_by = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["workflow", "number"], name="version_unique_number")]
+        ordering = ["-number"]
+
+    def __str__(self) -> str:
+        return f"{self.workflow_id} v{self.number}"
+
+
+class Deployment(models.Model):
+    """A version put into an environment. The newest row per (workflow,
+    environment) is what runs there; older rows are the history (rollback =
+    deploying an earlier version again)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="deployments")
+    environment = models.ForeignKey("settings.Environment", on_delete=models.CASCADE, related_name="deployments")
+    version = models.ForeignKey(WorkflowVersion, on_delete=models.PROTECT, related_name="deployments")
+    deployed_by = models.CharField(max_length=255, blank=True)
+    deployed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["workflow", "environment", "-deployed_at"], name="deployment_current")]
+
+    def __str__(self) -> str:
+        return f"{self.workflow_id} → {self.environment_id}"
+
+
+class Execution(models.Model):
+    """One run of a workflow version, across its attempts."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        COMPLETED = "completed", "Completed"
+        FAILED = "failed", "Failed"
+        TIMEOUT = "timeout", "Timeout"
+
+    class Trigger(models.TextChoices):
+        AGENT_SERVICE = "agent-service", "Agent service"
+        WEBHOOK = "webhook", "Webhook"
+        SCHEDULER = "scheduler", "Scheduler"
+        MANUAL = "manual", "Manual"
+        APP_EVENT = "app-event", "App event"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    workflow = models.ForeignKey(Workflow, on_delete=models.SET_NULL, null=True, related_name="executions")
+    workflow_slug = models.SlugField(max_length=100)
+    version = models.ForeignKey(WorkflowVersion, on_delete=models.SET_NULL, null=True, related_name="executions")
+    version_number = models.PositiveIntegerField()
+    environment = models.SlugField(max_length=50)
+    tier = models.CharField(max_length=16, choices=Tier.choices)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    triggered_by = models.CharField(max_length=16, choices=Trigger.choices)
+    customer = models.ForeignKey("settings.Customer", on_delete=models.SET_NULL, null=True, related_name="+")
+    customer_external_id = models.CharField(max_length=255, blank=True)
+    event_id = models.UUIDField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    max_attempts = models.PositiveSmallIntegerField(default=1)
+    timeout_ms = models.PositiveIntegerField()
+    input = models.JSONField(null=True)
+    headers = models.JSONField(default=dict)
+    output = models.JSONField(null=True)
+    error = models.JSONField(null=True)
+    logs = models.JSONField(default=list)
+    logs_truncated = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True)
+    finished_at = models.DateTimeField(null=True)
+    duration_ms = models.FloatField(null=True)
+    heartbeat_at = models.DateTimeField(null=True)
+    next_attempt_at = models.DateTimeField(null=True)
+    worker = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["-created_at", "-id"], name="execution_newest"),
+            models.Index(fields=["workflow_slug", "-created_at", "-id"], name="execution_workflow"),
+            models.Index(fields=["status", "-created_at", "-id"], name="execution_status"),
+            models.Index(fields=["tier", "-created_at", "-id"], name="execution_tier"),
+            models.Index(fields=["customer_external_id", "-created_at", "-id"], name="execution_customer"),
+            # The reaper looks only at unfinished executions.
+            models.Index(
+                fields=["status", "heartbeat_at"],
+                name="execution_unfinished",
+                condition=models.Q(status__in=["queued", "running"]),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.workflow_slug} {self.id} {self.status}"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.COMPLETED, self.Status.FAILED, self.Status.TIMEOUT)
+
+
+class ExecutionAttempt(models.Model):
+    """One attempt of an execution, with its own outcome and duration."""
+
+    execution = models.ForeignKey(Execution, on_delete=models.CASCADE, related_name="attempt_rows")
+    number = models.PositiveSmallIntegerField()
+    status = models.CharField(max_length=16, choices=Execution.Status.choices)
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True)
+    duration_ms = models.FloatField(null=True)
+    error = models.JSONField(null=True)
+    worker = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["execution", "number"], name="attempt_unique_number")]
+        ordering = ["number"]
+
+
+class IdempotencyRecord(models.Model):
+    """The first response to a run request with an Idempotency-Key (kept 24 h)."""
+
+    id = models.BigAutoField(primary_key=True)
+    workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    request_hash = models.CharField(max_length=64)
+    execution = models.ForeignKey(Execution, on_delete=models.CASCADE, related_name="+", null=True)
+    status_code = models.PositiveSmallIntegerField(null=True)
+    response = models.JSONField(null=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["workflow", "key"], name="idempotency_unique_key")]
+
+
+class StateEntry(models.Model):
+    """`fastn.state` with ORG scope: per workflow and customer, with optional expiry."""
+
+    id = models.BigAutoField(primary_key=True)
+    workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="+")
+    # "" for runs without a customer: a unique constraint treats NULLs as distinct.
+    customer_key = models.CharField(max_length=64, default="")
+    key = models.CharField(max_length=512)
+    value = models.JSONField()
+    size_bytes = models.PositiveIntegerField(default=0)
+    expires_at = models.DateTimeField(null=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workflow", "customer_key", "key"], name="state_unique_key"),
+        ]
+        indexes = [
+            models.Index(fields=["expires_at"], name="state_expiry", condition=models.Q(expires_at__isnull=False))
+        ]

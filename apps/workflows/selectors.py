@@ -1,0 +1,124 @@
+"""Reads for workflows, versions, deployments and executions."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from django.db.models import QuerySet
+
+from apps.core.pagination import Page, paginate_newest_first
+from apps.settings.models import Environment
+from apps.workflows.exceptions import ExecutionNotFound, WorkflowNotFound
+from apps.workflows.models import Deployment, Execution, Workflow, WorkflowVersion
+
+
+def workflow_get(*, slug: str) -> Workflow:
+    workflow = Workflow.objects.filter(slug=slug).first()
+    if workflow is None:
+        raise WorkflowNotFound(f"No workflow with the slug {slug!r}.")
+    return workflow
+
+
+def workflow_list(*, tier: str = "", search: str = "", enabled: bool | None = None) -> QuerySet[Workflow]:
+    queryset = Workflow.objects.all()
+    if tier:
+        queryset = queryset.filter(tier=tier)
+    if search:
+        queryset = queryset.filter(name__icontains=search) | queryset.filter(slug__icontains=search)
+    if enabled is not None:
+        queryset = queryset.filter(enabled=enabled)
+    return queryset.order_by("-updated_at", "-id")
+
+
+def version_list(*, workflow: Workflow) -> list[WorkflowVersion]:
+    return list(WorkflowVersion.objects.filter(workflow=workflow).order_by("-number"))
+
+
+def current_deployment(*, workflow: Workflow, environment: Environment) -> Deployment | None:
+    return (
+        Deployment.objects.select_related("version")
+        .filter(workflow=workflow, environment=environment)
+        .order_by("-deployed_at")
+        .first()
+    )
+
+
+def deployments_by_environment(*, workflow: Workflow) -> dict[str, int]:
+    """{environment slug: deployed version number}, one query."""
+    rows = (
+        Deployment.objects.filter(workflow=workflow)
+        .order_by("environment__slug", "-deployed_at")
+        .distinct("environment__slug")
+        .values_list("environment__slug", "version__number")
+    )
+    return dict(rows)
+
+
+def deployed_version(*, workflow_id, environment_slug: str) -> WorkflowVersion | None:
+    """The version that runs in an environment (the newest deployment), one query."""
+    deployment = (
+        Deployment.objects.select_related("version")
+        .filter(workflow_id=workflow_id, environment__slug=environment_slug)
+        .only("version__id", "version__number", "version__config", "deployed_at")
+        .order_by("-deployed_at")
+        .first()
+    )
+    return deployment.version if deployment else None
+
+
+def execution_get(*, execution_id: Any) -> Execution:
+    try:
+        parsed = uuid.UUID(str(execution_id))
+    except ValueError:
+        parsed = None
+    execution = Execution.objects.filter(id=parsed).first() if parsed else None
+    if execution is None:
+        raise ExecutionNotFound("No execution with this id.")
+    return execution
+
+
+LIST_FIELDS = (
+    "id",
+    "workflow_slug",
+    "version_number",
+    "environment",
+    "tier",
+    "status",
+    "attempts",
+    "triggered_by",
+    "customer_external_id",
+    "created_at",
+    "started_at",
+    "finished_at",
+    "duration_ms",
+)
+
+
+def execution_page(
+    *,
+    cursor: str | None,
+    limit: int,
+    workflow: str = "",
+    status: str = "",
+    tier: str = "",
+    customer: str = "",
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> Page:
+    """Executions newest first; every filter has an index that starts with it."""
+    queryset = Execution.objects.only(*LIST_FIELDS)
+    if workflow:
+        queryset = queryset.filter(workflow_slug=workflow)
+    if status:
+        queryset = queryset.filter(status=status)
+    if tier:
+        queryset = queryset.filter(tier=tier)
+    if customer:
+        queryset = queryset.filter(customer_external_id=customer)
+    if since:
+        queryset = queryset.filter(created_at__gte=since)
+    if until:
+        queryset = queryset.filter(created_at__lt=until)
+    return paginate_newest_first(queryset, cursor=cursor, limit=limit)

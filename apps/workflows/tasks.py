@@ -1,0 +1,69 @@
+"""Celery tasks of workflows. Thin: each takes ids and calls the runner.
+
+They run in the schema of the organization that queued them
+(tenant-schemas-celery). `run_execution` is queued on the execution's tier
+queue; periodic ones fan out over organizations.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+
+from apps.core.models import Organization
+from apps.core.tenancy import organization_context
+from apps.workflows import runner
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(name="workflows.run_execution", ignore_result=True, acks_late=True)
+def run_execution(execution_id: str) -> None:
+    runner.execution_run(execution_id=execution_id)
+
+
+@shared_task(name="workflows.draft_run", acks_late=False)
+def draft_run(workflow_id: str, code: str, timeout_ms: int, input, headers: dict, customer_id: str | None, reply_to: str):
+    """Run a draft for the Test tab and push the outcome to `reply_to`."""
+    import json
+
+    from apps.core.redis import get_redis
+
+    outcome = runner.draft_run(
+        workflow_id=workflow_id, code=code, timeout_ms=timeout_ms, input=input, headers=headers, customer_id=customer_id
+    )
+    redis = get_redis()
+    pipe = redis.pipeline(transaction=False)
+    pipe.rpush(reply_to, json.dumps(outcome, default=str))
+    pipe.expire(reply_to, runner.DONE_TTL_SECONDS)
+    pipe.execute()
+
+
+@shared_task(name="workflows.reap_executions", ignore_result=True)
+def reap_executions() -> None:
+    """Every organization: recover executions whose worker was lost, re-queue stranded ones."""
+    for organization in Organization.objects.filter(is_template=False).only("id", "schema_name", "slug"):
+        try:
+            with organization_context(organization):
+                counts = runner.executions_reap()
+        except Exception:  # noqa: BLE001 - one organization must not stop the others
+            logger.exception("Reaping executions of %s failed", organization.slug)
+            continue
+        if any(counts.values()):
+            logger.info("Reaper %s: %s", organization.slug, counts)
+
+
+@shared_task(name="workflows.clean_state", ignore_result=True)
+def clean_state() -> None:
+    """Every organization: delete expired state entries and old idempotency records."""
+    from apps.workflows.maintenance import state_delete_expired, idempotency_delete_old, executions_delete_old
+
+    for organization in Organization.objects.filter(is_template=False).only("id", "schema_name", "slug"):
+        try:
+            with organization_context(organization):
+                state_delete_expired()
+                idempotency_delete_old()
+                executions_delete_old()
+        except Exception:  # noqa: BLE001
+            logger.exception("Cleaning workflow data of %s failed", organization.slug)

@@ -235,6 +235,9 @@ def live_org(django_db_setup, django_db_blocker):
     """
     created: list[OrgFixture] = []
     with django_db_blocker.unblock():
+        from django.db import connection as _conn
+
+        assert not _conn.in_atomic_block, f"a transaction is open before the test: {_conn.savepoint_ids}"
 
         def make(name: str | None = None) -> OrgFixture:
             suffix = uuid.uuid4().hex[:8]
@@ -276,9 +279,13 @@ def celery_workers(django_db_setup, django_db_blocker):
         "FASTN_REDIS_PREFIX": settings.REDIS_KEY_PREFIX,
         "FASTN_REDIS_PREFIX_FOR": os.environ.get("PYTEST_XDIST_WORKER", "main"),
         "REDIS_URL": settings.REDIS_URL,
+        "PYTHONUNBUFFERED": "1",
     }
     procs = []
+    log_dir = Path(os.environ.get("FASTN_TEST_LOG_DIR", "/tmp/fastn-test-logs"))
+    log_dir.mkdir(parents=True, exist_ok=True)
     for queue in ("instant", "standard", "long"):
+        log = open(log_dir / f"celery-{settings.REDIS_KEY_PREFIX}-{queue}.log", "wb")  # noqa: SIM115
         limits = settings.CELERY_QUEUE_TIME_LIMITS[queue]
         procs.append(
             subprocess.Popen(
@@ -304,12 +311,14 @@ def celery_workers(django_db_setup, django_db_blocker):
                     "--time-limit",
                     str(limits["hard"]),
                     "--loglevel",
-                    "WARNING",
+                    "INFO",
                     "--include",
                     "tests.support_tasks",
                 ],
                 cwd=ROOT,
                 env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
             )
         )
     from fastn.celery import app

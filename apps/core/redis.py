@@ -27,5 +27,16 @@ def get_redis(url: str | None = None) -> redis.Redis:
     return _client(url or settings.REDIS_URL)
 
 
+@functools.lru_cache(maxsize=8)
+def _blocking_client(url: str) -> redis.Redis:
+    return redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=None, decode_responses=False)
+
+
+def get_blocking_redis(url: str | None = None) -> redis.Redis:
+    """A client for blocking commands (BLPOP) whose wait is longer than the
+    regular client's 2 s socket timeout; pass the wait as the command's own timeout."""
+    return _blocking_client(url or settings.REDIS_URL)
+
+
 def key(*parts: object) -> str:
     return ":".join([settings.REDIS_KEY_PREFIX, *(str(p) for p in parts)])

@@ -18,7 +18,7 @@ from apps.core.api import TenantAPIView, validated
 from apps.core.errors import InvalidInput
 from apps.core.headers import request_headers, strip_credentials
 from apps.core.pagination import page_body, parse_limit
-from apps.core.redis import get_redis, key
+from apps.core.redis import get_blocking_redis, key
 from apps.core.serializers import (
     JSONObjectField,
     StrictBooleanField,
@@ -123,7 +123,6 @@ class ExecutionSummaryOut(serializers.Serializer):
     started_at = serializers.DateTimeField(allow_null=True)
     finished_at = serializers.DateTimeField(allow_null=True)
     duration_ms = serializers.FloatField(allow_null=True)
-
 
     def get_customer(self, execution: Execution) -> str | None:
         return execution.customer_external_id or None
@@ -318,7 +317,7 @@ def draft_run_and_wait(*, workflow: Workflow, code: str, input, headers: dict, c
             queue=TIERS[Tier.INSTANT].queue,
             retry=False,
         )
-        reply = get_redis().blpop([reply_to], timeout=timeout_ms / 1000 + 10)
+        reply = get_blocking_redis().blpop([reply_to], timeout=timeout_ms / 1000 + 10)
     except Exception as exc:  # noqa: BLE001 - Redis or the broker is down
         raise ExecutionUnavailable() from exc
     if reply is None:
@@ -366,8 +365,11 @@ class WorkflowDeployView(TenantAPIView):
     permission_resource = Resource.WORKFLOWS
     permission_action = "deploy"
 
-    @extend_schema(summary="Deploy a version to an environment (rollback: an earlier one)", request=DeployIn,
-                   responses=DeploymentOut)
+    @extend_schema(
+        summary="Deploy a version to an environment (rollback: an earlier one)",
+        request=DeployIn,
+        responses=DeploymentOut,
+    )
     def post(self, request, slug: str):
         workflow = selectors.workflow_get(slug=slug)
         data = validated(DeployIn, request.data)
@@ -415,9 +417,9 @@ class WorkflowRunView(TenantAPIView):
             customer=self.customer(request, required=False),
             triggered_by=Execution.Trigger.MANUAL,
             idempotency_key=idempotency_key,
-            request_hash=hashlib.sha256(
-                json.dumps(payload, sort_keys=True, default=str).encode()
-            ).hexdigest() if idempotency_key else "",
+            request_hash=hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+            if idempotency_key
+            else "",
         )
         started = services.execution_start(actor=self.principal, request=run)
         if started.replayed is not None and started.replayed.response is not None:
@@ -430,8 +432,7 @@ class WorkflowRunView(TenantAPIView):
             if started.replayed is None:
                 body["status"] = Execution.Status.QUEUED
         else:
-            body, code = self._wait_instant(execution, replay=started.replayed is not None,
-                                            enqueued=started.enqueued)
+            body, code = self._wait_instant(execution, replay=started.replayed is not None, enqueued=started.enqueued)
         if idempotency_key and started.replayed is None:
             services.idempotency_remember(record=None, execution=execution, status_code=code, body=body)
         return Response(body, status=code)
@@ -462,11 +463,7 @@ class WorkflowRunView(TenantAPIView):
 def _poll_finished(execution_id, budget_s: float) -> dict | None:
     deadline = time.monotonic() + budget_s
     while True:
-        row = (
-            Execution.objects.filter(id=execution_id)
-            .values("status", "output", "error", "duration_ms")
-            .first()
-        )
+        row = Execution.objects.filter(id=execution_id).values("status", "output", "error", "duration_ms").first()
         if row and row["status"] in ("completed", "failed", "timeout"):
             return {**row, "execution_id": str(execution_id)}
         if time.monotonic() >= deadline:

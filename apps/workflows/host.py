@@ -148,9 +148,7 @@ class ExecutionHost:
             return value, ()
         now = timezone.now()
         value = (
-            StateEntry.objects.filter(
-                workflow_id=self.context.workflow_id, customer_key=self._customer_key(), key=key
-            )
+            StateEntry.objects.filter(workflow_id=self.context.workflow_id, customer_key=self._customer_key(), key=key)
             .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
             .values_list("value", flat=True)
             .first()
@@ -161,7 +159,9 @@ class ExecutionHost:
         key, scope = self._state_args(args)
         value = args.get("value")
         ttl = args.get("ttl")
-        if ttl is not None and (isinstance(ttl, bool) or not isinstance(ttl, (int, float)) or not 0 < ttl <= MAX_TTL_SECONDS):
+        if ttl is not None and (
+            isinstance(ttl, bool) or not isinstance(ttl, (int, float)) or not 0 < ttl <= MAX_TTL_SECONDS
+        ):
             raise OpFailed(f"ttl is a number of seconds between 1 and {MAX_TTL_SECONDS}.", code="invalid_argument")
         size = len(json.dumps(value, separators=(",", ":")).encode("utf-8"))
         if size > MAX_STATE_VALUE_BYTES:

@@ -177,6 +177,9 @@ class ExecutionAttempt(models.Model):
         constraints = [models.UniqueConstraint(fields=["execution", "number"], name="attempt_unique_number")]
         ordering = ["number"]
 
+    def __str__(self) -> str:
+        return f"{self.execution_id} attempt {self.number}"
+
 
 class IdempotencyRecord(models.Model):
     """The first response to a run request with an Idempotency-Key (kept 24 h)."""
@@ -192,6 +195,9 @@ class IdempotencyRecord(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["workflow", "key"], name="idempotency_unique_key")]
+
+    def __str__(self) -> str:
+        return f"{self.workflow_id} {self.key}"
 
 
 class StateEntry(models.Model):
@@ -214,3 +220,6 @@ class StateEntry(models.Model):
         indexes = [
             models.Index(fields=["expires_at"], name="state_expiry", condition=models.Q(expires_at__isnull=False))
         ]
+
+    def __str__(self) -> str:
+        return f"{self.workflow_id}/{self.customer_key or '-'}/{self.key}"

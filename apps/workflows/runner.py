@@ -27,7 +27,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from apps.core.jsonsafe import jsonb_safe
-from apps.core.redis import get_redis, key
+from apps.core.redis import get_blocking_redis, get_redis, key
 from apps.core.tenancy import current_organization
 from apps.settings.models import Customer
 from apps.workflows.host import ExecutionHost, RunContext
@@ -107,6 +107,10 @@ class Claim:
     started_at: Any
 
 
+def _decode(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
+
+
 def execution_claim(*, execution_id: Any) -> Claim | None:
     """Take a queued execution (or one whose worker was lost) for this worker."""
     now = timezone.now()
@@ -118,10 +122,22 @@ def execution_claim(*, execution_id: Any) -> Claim | None:
     if row is None:
         return None
     attempt, version_id, workflow_id, slug, customer_id, env, tier, trig, timeout, max_att, inp, hdr, vnum = row
-    decode = (lambda v: json.loads(v) if isinstance(v, str) else v)
     return Claim(
-        execution_id, attempt, version_id, workflow_id, slug, customer_id, env, tier, trig, timeout, max_att,
-        decode(inp), decode(hdr) or {}, vnum, now,
+        execution_id,
+        attempt,
+        version_id,
+        workflow_id,
+        slug,
+        customer_id,
+        env,
+        tier,
+        trig,
+        timeout,
+        max_att,
+        _decode(inp),
+        _decode(hdr) or {},
+        vnum,
+        now,
     )
 
 
@@ -220,10 +236,14 @@ def execution_run(*, execution_id: Any) -> dict | None:
     context = RunContext(organization, claim.workflow_id, customer, execution_id)
     with Heartbeat(organization, execution_id):
         result, secrets = sandbox_run(code=version.code, ctx=ctx, context=context, timeout_ms=claim.timeout_ms)
-    return execution_record(claim=claim, result=result, secrets=secrets, retry_policy=version.config.get("retry_policy"))
+    return execution_record(
+        claim=claim, result=result, secrets=secrets, retry_policy=version.config.get("retry_policy")
+    )
 
 
-def execution_record(*, claim: Claim, result: RunResult, secrets: tuple[str, ...], retry_policy: dict | None) -> dict | None:
+def execution_record(
+    *, claim: Claim, result: RunResult, secrets: tuple[str, ...], retry_policy: dict | None
+) -> dict | None:
     """Store an attempt's outcome; schedule the next attempt or finish."""
     policy = retry_policy or RETRY_DEFAULTS
     now = timezone.now()
@@ -305,7 +325,7 @@ def _announce(execution_id: Any, outcome: dict) -> None:
 
 def execution_wait(*, execution_id: Any, timeout_s: float) -> dict | None:
     """Block until the worker announces the outcome, or None after timeout_s."""
-    reply = get_redis().blpop([done_key(execution_id)], timeout=max(timeout_s, 0.01))
+    reply = get_blocking_redis().blpop([done_key(execution_id)], timeout=max(timeout_s, 0.01))
     if reply is None:
         return None
     return json.loads(reply[1])
@@ -420,5 +440,3 @@ def draft_run(*, workflow_id: Any, code: str, timeout_ms: int, input: Any, heade
         "logs_truncated": result.logs_truncated,
         "duration_ms": round(result.duration_ms, 3),
     }
-
-

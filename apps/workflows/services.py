@@ -10,6 +10,7 @@ import hashlib
 import json
 import logging
 import re
+import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -190,7 +191,17 @@ def workflow_create(
     return workflow
 
 
-UPDATABLE = ("name", "description", "code", "tier", "timeout_ms", "enabled", "retry_policy", "input_schema", "edited_via")
+UPDATABLE = (
+    "name",
+    "description",
+    "code",
+    "tier",
+    "timeout_ms",
+    "enabled",
+    "retry_policy",
+    "input_schema",
+    "edited_via",
+)
 
 
 def workflow_update(*, actor: Principal, workflow: Workflow, **fields: Any) -> Workflow:
@@ -271,9 +282,7 @@ def workflow_publish(*, actor: Principal, workflow: Workflow, note: str = "") ->
     return version
 
 
-def workflow_deploy(
-    *, actor: Principal, workflow: Workflow, version_number: int, environment_slug: str
-) -> Deployment:
+def workflow_deploy(*, actor: Principal, workflow: Workflow, version_number: int, environment_slug: str) -> Deployment:
     """Put a version in an environment. Deploying an earlier version is a rollback."""
     environment = environment_get(slug=environment_slug)
     _check_environment_allowed(actor, environment, "deploy")
@@ -423,7 +432,9 @@ def execution_start(*, actor: Principal | None, request: RunRequest) -> StartedE
 def _idempotency_lookup(workflow: Workflow, request: RunRequest) -> StartedExecution | None:
     record = (
         IdempotencyRecord.objects.select_related("execution")
-        .filter(workflow_id=workflow.id, key=request.idempotency_key, created_at__gte=timezone.now() - IDEMPOTENCY_WINDOW)
+        .filter(
+            workflow_id=workflow.id, key=request.idempotency_key, created_at__gte=timezone.now() - IDEMPOTENCY_WINDOW
+        )
         .first()
     )
     if record is None:
@@ -459,7 +470,13 @@ def enqueue_execution(*, execution_id, tier: str, countdown: float | None = None
     """Put an execution on its tier's queue (the task claims it, so duplicates are harmless)."""
     from apps.workflows.tasks import run_execution
 
-    options: dict[str, Any] = {"queue": TIERS[tier].queue, "retry": False}
+    # The task id names the execution, so worker logs can be traced back to it.
+    options: dict[str, Any] = {
+        "queue": TIERS[tier].queue,
+        "task_id": f"exec-{execution_id}-{uuid.uuid4().hex[:8]}",
+        "retry": True,
+        "retry_policy": {"max_retries": 2, "interval_start": 0.1, "interval_step": 0.2},
+    }
     if countdown:
         options["countdown"] = countdown
     run_execution.apply_async(args=[str(execution_id)], **options)

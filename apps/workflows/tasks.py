@@ -24,7 +24,9 @@ def run_execution(execution_id: str) -> None:
 
 
 @shared_task(name="workflows.draft_run", acks_late=False)
-def draft_run(workflow_id: str, code: str, timeout_ms: int, input, headers: dict, customer_id: str | None, reply_to: str):
+def draft_run(
+    workflow_id: str, code: str, timeout_ms: int, input, headers: dict, customer_id: str | None, reply_to: str
+):
     """Run a draft for the Test tab and push the outcome to `reply_to`."""
     import json
 
@@ -57,7 +59,7 @@ def reap_executions() -> None:
 @shared_task(name="workflows.clean_state", ignore_result=True)
 def clean_state() -> None:
     """Every organization: delete expired state entries and old idempotency records."""
-    from apps.workflows.maintenance import state_delete_expired, idempotency_delete_old, executions_delete_old
+    from apps.workflows.maintenance import executions_delete_old, idempotency_delete_old, state_delete_expired
 
     for organization in Organization.objects.filter(is_template=False).only("id", "schema_name", "slug"):
         try:

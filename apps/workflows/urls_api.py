@@ -8,7 +8,9 @@ urlpatterns = [
     path("workflows/<str:slug>/test", api.WorkflowTestView.as_view(), name="workflow-test"),
     path("workflows/<str:slug>/publish", api.WorkflowPublishView.as_view(), name="workflow-publish"),
     path("workflows/<str:slug>/versions", api.WorkflowVersionsView.as_view(), name="workflow-versions"),
-    path("workflows/<str:slug>/versions/<int:number>", api.WorkflowVersionDetailView.as_view(), name="workflow-version"),
+    path(
+        "workflows/<str:slug>/versions/<int:number>", api.WorkflowVersionDetailView.as_view(), name="workflow-version"
+    ),
     path("workflows/<str:slug>/deploy", api.WorkflowDeployView.as_view(), name="workflow-deploy"),
     path("workflows/<str:slug>/run", api.WorkflowRunView.as_view(), name="workflow-run"),
     path("executions", api.ExecutionListView.as_view(), name="executions"),

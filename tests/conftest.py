@@ -59,10 +59,22 @@ def _create_org(name: str, email: str, password: str = "correct-horse-battery") 
 def django_db_setup(django_db_setup, django_db_blocker):
     """pytest-django's test database, plus a clean end: sessions that worker
     processes or server threads left open are ended before it is dropped."""
+    from django.db import connection as default_connection
+
+    if default_connection.settings_dict["NAME"] != default_connection.settings_dict["TEST"]["NAME"]:
+        # pytest-django creates the test database only when a collected test is
+        # marked django_db (or uses `db`); without one, fixtures such as org_a
+        # or live_org would write to the development database.
+        pytest.fail(
+            "No test database was set up: mark tests that use org_a, live_org or "
+            "celery_workers with @pytest.mark.django_db (or request the db fixture).",
+            pytrace=False,
+        )
     yield
     from django.db import connection
 
     with django_db_blocker.unblock():
+        _sandbox_db_cleanup()
         connection.close()
         with connection.cursor() as cursor:
             cursor.execute(
@@ -70,6 +82,19 @@ def django_db_setup(django_db_setup, django_db_blocker):
                 "WHERE datname = current_database() AND pid <> pg_backend_pid()"
             )
         connection.close()
+
+
+def _sandbox_db_cleanup() -> None:
+    """Drop the fastn.db roles this test database created: roles belong to the
+    whole PostgreSQL cluster and would outlive the dropped database."""
+    from apps.workflows.sandbox_db import sandbox_drop_all, sandbox_prune_orphan_roles
+    from apps.workflows.sandbox_db.admin import admin_close_all
+    from apps.workflows.sandbox_db.pool import pool_reset
+
+    pool_reset()
+    sandbox_drop_all()
+    sandbox_prune_orphan_roles()
+    admin_close_all()
 
 
 @pytest.fixture(scope="session")

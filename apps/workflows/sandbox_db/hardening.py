@@ -13,7 +13,8 @@ role learn about other schemas or the platform:
 
 - SELECT on every pg_catalog table and view except the time-zone lists
   (pg_class, pg_namespace, pg_roles, pg_stat_activity, pg_locks, pg_proc, ...
-  name every schema, role, table and running query);
+  name every schema, role, table and running query) — but for the name and
+  encoding columns of pg_database, which information_schema.columns needs;
 - SELECT on every information_schema view except those listed in
   policy.INFORMATION_SCHEMA_VIEWS, which show only objects the current role
   owns or was granted (routines, domains, *_privileges ... would list objects
@@ -298,6 +299,11 @@ def _harden(conn: psycopg.Connection) -> SetupReport:
                 conn.execute(sql.SQL("GRANT EXECUTE ON FUNCTION {} TO pg_monitor").format(function))
             report.revoked_functions.append(signature)
 
+    # information_schema.columns calls _pg_char_octet_length(), a SQL function
+    # (run with the caller's privileges) that reads the database's encoding.
+    # Database names are the one thing this leaves readable; the policy still
+    # refuses direct reads of pg_database.
+    conn.execute("GRANT SELECT (datname, encoding) ON pg_catalog.pg_database TO PUBLIC")
     conn.execute("REVOKE ALL ON SCHEMA public FROM PUBLIC")
     report.other.append("USAGE, CREATE on schema public")
     dbname = conn.execute("SELECT current_database()").fetchone()[0]

@@ -95,10 +95,7 @@ def test_do_block_setting_role_is_refused_by_postgres_itself(scope_factory, raw_
 
 def test_functions_that_set_role_cannot_be_created_or_do_not_help(scope_factory, raw_sql):
     scope = scope_factory()
-    plpgsql = (
-        "CREATE FUNCTION become() RETURNS void LANGUAGE plpgsql AS "
-        "$$ BEGIN EXECUTE 'SET ROLE postgres'; END $$"
-    )
+    plpgsql = "CREATE FUNCTION become() RETURNS void LANGUAGE plpgsql AS $$ BEGIN EXECUTE 'SET ROLE postgres'; END $$"
     refused(scope, plpgsql)
     with raw_sql(scope) as run:
         denied_raw(run, plpgsql)

@@ -9,6 +9,7 @@ connection — under pytest-django that is the test's transaction.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from collections.abc import Iterator
@@ -18,6 +19,8 @@ import psycopg
 from django.db import connections
 
 from .exceptions import SandboxDbError
+
+logger = logging.getLogger(__name__)
 
 # libpq options of a Django alias that also apply to sandbox connections
 # (TLS, keepalives, ...); anything else in OPTIONS is Django's or psycopg's.
@@ -61,8 +64,8 @@ def server_params(alias: str) -> dict:
 
 
 def _admin_params(alias: str) -> dict:
-    settings_dict = connections[alias].settings_dict
     params = server_params(alias)
+    settings_dict = connections[alias].settings_dict
     params["user"] = settings_dict.get("USER") or "postgres"
     if settings_dict.get("PASSWORD"):
         params["password"] = settings_dict["PASSWORD"]
@@ -105,6 +108,7 @@ def admin_connection(alias: str) -> Iterator[psycopg.Connection]:
         try:
             conn = admin.get()
         except psycopg.OperationalError as exc:
+            logger.warning("fastn.db: cannot connect to %s as the platform: %s", alias, exc)
             raise SandboxDbError("The workflow database is unavailable.", "database_unavailable") from exc
         try:
             yield conn

@@ -267,7 +267,8 @@ def _harden(conn: psycopg.Connection) -> SetupReport:
         """SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
            WHERE n.nspname IN ('pg_catalog', 'information_schema') AND c.relkind IN ('r', 'v', 'm', 'p', 'f')
              AND (has_table_privilege('public', c.oid, 'SELECT')
-                  OR has_any_column_privilege('public', c.oid, 'SELECT'))
+                  OR (has_any_column_privilege('public', c.oid, 'SELECT')
+                      AND c.oid <> 'pg_catalog.pg_database'::regclass))
            ORDER BY 1, 2"""
     ).fetchall()
     for schema, relname in rows:

@@ -65,7 +65,8 @@ def _param(value, position: int):
     if isinstance(value, dict):
         return Jsonb(value)
     if isinstance(value, list | tuple):
-        return _array(list(value)) or Jsonb(list(value))
+        array = _array(list(value))
+        return Jsonb(list(value)) if array is None else array
     raise SandboxDbError(f"Parameter ${position} is not a JSON value.", "invalid_params")
 
 

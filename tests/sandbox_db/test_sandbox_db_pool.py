@@ -186,3 +186,26 @@ def _require_password_auth(role: str, must_exist: bool = True) -> None:
         return
     if must_exist:
         pytest.skip("this PostgreSQL trusts local connections: passwords are not checked")
+
+
+def test_rotating_encryption_keys_re_encrypts_role_passwords(scope_factory, fresh_pool, settings):
+    from cryptography.fernet import Fernet
+
+    from apps.workflows.sandbox_db.roles import sandbox_rotate_encryption
+
+    scope = scope_factory(customer=True)
+    query(scope, "SELECT 1")
+    role = sandbox_role_name(scope)
+    settings.FASTN_ENCRYPTION_KEYS = [Fernet.generate_key().decode(), *settings.FASTN_ENCRYPTION_KEYS]
+    assert sandbox_rotate_encryption() >= 1
+    settings.FASTN_ENCRYPTION_KEYS = settings.FASTN_ENCRYPTION_KEYS[:1]  # only the new key left
+    credentials_forget(scope)
+    fresh_pool().discard_role("default", role)
+    assert query(scope, "SELECT current_user AS u") == [{"u": role}]
+    with admin_connection("default") as conn:
+        token = conn.execute(
+            "SELECT password_encrypted FROM fastn_sandbox.sandbox WHERE role_name = %s", [role]
+        ).fetchone()[0]
+    from apps.core import crypto
+
+    assert crypto.decrypt(token)

@@ -325,3 +325,22 @@ def sandbox_exists(role: str, database: str = "default") -> bool:
             [role, role],
         ).fetchone()
     return bool(row[0]) or bool(row[1])
+
+
+def sandbox_rotate_encryption(database: str = "default") -> int:
+    """Re-encrypt stored role passwords under the newest key; unreadable ones get a new password."""
+    database_salt(database)
+    count = 0
+    with admin_connection(database) as conn:
+        rows = conn.execute("SELECT role_name, password_encrypted FROM fastn_sandbox.sandbox").fetchall()
+        for role, token in rows:
+            try:
+                rotated = crypto.rotate(token)
+            except crypto.DecryptionFailed:
+                _password_reset(conn, role)
+            else:
+                conn.execute(
+                    "UPDATE fastn_sandbox.sandbox SET password_encrypted = %s WHERE role_name = %s", [rotated, role]
+                )
+            count += 1
+    return count

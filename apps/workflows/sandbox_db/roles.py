@@ -27,6 +27,7 @@ no longer works (keys lost, or changed by someone) is reset on the next use.
 from __future__ import annotations
 
 import logging
+import os
 import secrets
 import threading
 from dataclasses import dataclass
@@ -54,6 +55,7 @@ class Credentials:
 _credentials: dict[SandboxScope, Credentials] = {}
 _credentials_lock = threading.Lock()
 _scope_locks: dict[SandboxScope, threading.Lock] = {}
+_credentials_pid = os.getpid()
 
 
 def _setting(name: str, default):
@@ -62,7 +64,13 @@ def _setting(name: str, default):
 
 def sandbox_credentials(scope: SandboxScope) -> Credentials:
     """The scope's role and password, creating role and schema on first use."""
+    global _credentials_pid
     with _credentials_lock:
+        if _credentials_pid != os.getpid():
+            # A lock held by another thread when the process forked stays held
+            # in the child for good: start with fresh ones.
+            _scope_locks.clear()
+            _credentials_pid = os.getpid()
         found = _credentials.get(scope)
         if found is not None:
             return found

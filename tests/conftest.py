@@ -56,20 +56,22 @@ def _create_org(name: str, email: str, password: str = "correct-horse-battery") 
 
 
 @pytest.fixture(scope="session")
-def django_db_setup(django_db_setup, django_db_blocker):
+def django_db_setup(django_db_setup, django_db_blocker, django_db_keepdb, django_db_createdb):
     """pytest-django's test database, plus a clean end: sessions that worker
     processes or server threads left open are ended before it is dropped."""
     from django.db import connection as default_connection
+    from django.test.utils import setup_databases, teardown_databases
 
+    own_setup = None
     if default_connection.settings_dict["NAME"] != default_connection.settings_dict["TEST"]["NAME"]:
         # pytest-django creates the test database only when a collected test is
-        # marked django_db (or uses `db`); without one, fixtures such as org_a
-        # or live_org would write to the development database.
-        pytest.fail(
-            "No test database was set up: mark tests that use org_a, live_org or "
-            "celery_workers with @pytest.mark.django_db (or request the db fixture).",
-            pytrace=False,
-        )
+        # marked django_db (or uses `db`). Tests that only use org_a, live_org
+        # or celery_workers (the browser tests run alone) would otherwise write
+        # to the development database.
+        with django_db_blocker.unblock():
+            own_setup = setup_databases(
+                verbosity=0, interactive=False, aliases={"default"}, keepdb=django_db_keepdb and not django_db_createdb
+            )
     yield
     from django.db import connection
 
@@ -82,6 +84,8 @@ def django_db_setup(django_db_setup, django_db_blocker):
                 "WHERE datname = current_database() AND pid <> pg_backend_pid()"
             )
         connection.close()
+        if own_setup is not None and not django_db_keepdb:
+            teardown_databases(own_setup, verbosity=0)
 
 
 def _sandbox_db_cleanup() -> None:

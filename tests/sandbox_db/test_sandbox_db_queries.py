@@ -219,12 +219,14 @@ def test_postgres_errors_become_clean_error_dicts(scope):
 
 
 def test_statement_stops_at_the_deadline(scope):
+    query(scope, "SELECT 1")  # role, schema and a pooled connection exist
     start = time.monotonic()
     error = error_of(sandbox_query, scope, "SELECT pg_sleep(5)", [], deadline=start + 0.4)
     elapsed = time.monotonic() - start
     assert error.code == "statement_timeout"
     assert error.retryable
-    assert elapsed < 0.4 + 0.15, elapsed
+    # Typically 10-20 ms past the deadline; the margin allows for a loaded CI machine.
+    assert 0.38 <= elapsed < 0.4 + 0.25, elapsed
     # The connection is fine afterwards.
     assert query(scope, "SELECT 1 AS one") == [{"one": 1}]
 

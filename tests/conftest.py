@@ -56,13 +56,27 @@ def _create_org(name: str, email: str, password: str = "correct-horse-battery") 
 
 
 @pytest.fixture(scope="session")
-def django_db_setup(django_db_setup, django_db_blocker):
+def django_db_setup(django_db_setup, django_db_blocker, django_db_keepdb, django_db_createdb):
     """pytest-django's test database, plus a clean end: sessions that worker
     processes or server threads left open are ended before it is dropped."""
+    from django.db import connection as default_connection
+    from django.test.utils import setup_databases, teardown_databases
+
+    own_setup = None
+    if default_connection.settings_dict["NAME"] != default_connection.settings_dict["TEST"]["NAME"]:
+        # pytest-django creates the test database only when a collected test is
+        # marked django_db (or uses `db`). Tests that only use org_a, live_org
+        # or celery_workers (the browser tests run alone) would otherwise write
+        # to the development database.
+        with django_db_blocker.unblock():
+            own_setup = setup_databases(
+                verbosity=0, interactive=False, aliases={"default"}, keepdb=django_db_keepdb and not django_db_createdb
+            )
     yield
     from django.db import connection
 
     with django_db_blocker.unblock():
+        _sandbox_db_cleanup()
         connection.close()
         with connection.cursor() as cursor:
             cursor.execute(
@@ -70,6 +84,21 @@ def django_db_setup(django_db_setup, django_db_blocker):
                 "WHERE datname = current_database() AND pid <> pg_backend_pid()"
             )
         connection.close()
+        if own_setup is not None and not django_db_keepdb:
+            teardown_databases(own_setup, verbosity=0)
+
+
+def _sandbox_db_cleanup() -> None:
+    """Drop the fastn.db roles this test database created: roles belong to the
+    whole PostgreSQL cluster and would outlive the dropped database."""
+    from apps.workflows.sandbox_db import sandbox_drop_all, sandbox_prune_orphan_roles
+    from apps.workflows.sandbox_db.admin import admin_close_all
+    from apps.workflows.sandbox_db.pool import pool_reset
+
+    pool_reset()
+    sandbox_drop_all()
+    sandbox_prune_orphan_roles()
+    admin_close_all()
 
 
 @pytest.fixture(scope="session")

@@ -252,6 +252,22 @@ CELERY_BEAT_SCHEDULE = {
     "clean-workflow-data": {"task": "workflows.clean_state", "schedule": 600.0, "options": {"queue": "standard"}},
 }
 
+# fastn.db: each (organization, customer) has a PostgreSQL schema and a login
+# role of its own (apps/workflows/sandbox_db). Limits per call and per process.
+FASTN_SANDBOX_DB_MAX_ROWS = env.int("FASTN_SANDBOX_DB_MAX_ROWS", default=10_000)
+FASTN_SANDBOX_DB_MAX_RESULT_BYTES = env.int("FASTN_SANDBOX_DB_MAX_RESULT_BYTES", default=10 * 1024 * 1024)
+# Writes are refused once a schema is this large (0: no cap).
+FASTN_SANDBOX_DB_MAX_SCHEMA_BYTES = env.int("FASTN_SANDBOX_DB_MAX_SCHEMA_BYTES", default=1024**3)
+# Connections per worker process (all roles), idle ones kept per role.
+FASTN_SANDBOX_DB_POOL_SIZE = env.int("FASTN_SANDBOX_DB_POOL_SIZE", default=16)
+FASTN_SANDBOX_DB_POOL_IDLE_PER_ROLE = env.int("FASTN_SANDBOX_DB_POOL_IDLE_PER_ROLE", default=4)
+FASTN_SANDBOX_DB_IDLE_SECONDS = env.int("FASTN_SANDBOX_DB_IDLE_SECONDS", default=60)
+FASTN_SANDBOX_DB_MAX_LIFETIME_SECONDS = env.int("FASTN_SANDBOX_DB_MAX_LIFETIME_SECONDS", default=1800)
+# Sessions one customer may hold at once across every worker (CONNECTION LIMIT).
+FASTN_SANDBOX_DB_ROLE_CONNECTION_LIMIT = env.int("FASTN_SANDBOX_DB_ROLE_CONNECTION_LIMIT", default=10)
+FASTN_SANDBOX_DB_WORK_MEM = env("FASTN_SANDBOX_DB_WORK_MEM", default="16MB")
+FASTN_SANDBOX_DB_TEMP_FILE_LIMIT = env("FASTN_SANDBOX_DB_TEMP_FILE_LIMIT", default="1GB")
+
 # --- REST framework -------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -18,4 +18,9 @@ class Command(BaseCommand):
                 count = secrets_rotate_encryption()
             total += count
             self.stdout.write(f"{organization.slug}: {count} secrets re-encrypted")
+        from apps.workflows.sandbox_db.roles import sandbox_rotate_encryption
+
+        sandbox_passwords = sandbox_rotate_encryption()
+        self.stdout.write(f"fastn.db: {sandbox_passwords} sandbox role passwords re-encrypted")
+        total += sandbox_passwords
         self.stdout.write(self.style.SUCCESS(f"Done: {total} values re-encrypted."))

@@ -176,3 +176,19 @@ def home_summary(*, principal) -> dict:
     if principal.can("audit_log", "view"):
         summary["recent_events"] = list(AuditEvent.objects.order_by("-created_at", "-id")[:10])
     return summary
+
+
+def audit_filter_values() -> dict[str, list[str]]:
+    """Distinct actions, resource types and actors for the Audit Log filters (bounded)."""
+    return {
+        "actions": list(AuditEvent.objects.order_by("action").values_list("action", flat=True).distinct()[:300]),
+        "resource_types": list(
+            AuditEvent.objects.order_by("resource_type").values_list("resource_type", flat=True).distinct()[:100]
+        ),
+        "actors": list(
+            AuditEvent.objects.exclude(actor_label="")
+            .order_by("actor_label")
+            .values_list("actor_label", flat=True)
+            .distinct()[:300]
+        ),
+    }

@@ -9,6 +9,7 @@ the organization's, so services that audit run inside its schema.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import re
@@ -41,7 +42,7 @@ from apps.accounts.exceptions import (
 from apps.accounts.models import EmailDomain, Invitation, Membership, Team, User
 from apps.accounts.principals import Principal
 from apps.accounts.roles import SystemRole, role_permissions
-from apps.core.errors import InvalidInput
+from apps.core.errors import FastnError, InvalidInput
 from apps.core.models import Organization
 from apps.core.tenancy import organization_context
 
@@ -81,20 +82,43 @@ def _permissions_of(organization: Organization, role: str) -> frozenset[str]:
         return role_permissions(role)
 
 
+@contextlib.contextmanager
+def _denials_audited(actor: Principal, organization: Organization):
+    """Record refusals raised inside the block after its transaction is gone.
+
+    Checks that must sit inside a transaction (under row locks) raise errors
+    carrying a `denial`; auditing them there would be rolled back with it.
+    """
+    try:
+        yield
+    except FastnError as exc:
+        denial = getattr(exc, "denial", None)
+        if denial:
+            _audit_denied(actor, organization, **denial)
+        raise
+
+
+def _denied(exc: FastnError, **denial) -> FastnError:
+    exc.denial = denial  # type: ignore[attr-defined]
+    return exc
+
+
 def _ensure_can_grant(actor: Principal, role: str, *, action: str, resource_id: str) -> None:
-    """The actor must hold every permission of a role they give someone."""
+    """The actor must hold every permission of a role they give someone.
+
+    Raises a denial (see _denials_audited) when they do not.
+    """
     organization = actor.organization
     if not _role_exists(organization, role):
         raise UnknownRole.for_field("role", f"There is no role {role!r} in this organization.")
     missing = _permissions_of(organization, role) - actor.permissions
     if missing:
-        _audit_denied(
-            actor, organization, action=action, resource_type="member", resource_id=resource_id,
-            reason=f"cannot grant role {role}",
-        )
-        raise RoleNotGrantable(
-            f"You cannot give the role {role!r}: it has permissions you do not have.",
-            details={"role": role, "missing": sorted(missing)[:20]},
+        raise _denied(
+            RoleNotGrantable(
+                f"You cannot give the role {role!r}: it has permissions you do not have.",
+                details={"role": role, "missing": sorted(missing)[:20]},
+            ),
+            action=action, resource_type="member", resource_id=resource_id, reason=f"cannot grant role {role}",
         )
 
 
@@ -150,11 +174,10 @@ def _refuse_last_owner(actor: Principal, membership: Membership, action: str) ->
             .values_list("pk", flat=True)
         )
         if not _other_active_owners(membership.organization, membership):
-            _audit_denied(
-                actor, membership.organization, action=action, resource_type="member",
-                resource_id=str(membership.public_id), reason="last owner",
+            raise _denied(
+                LastOwner("An organization needs at least one Owner: make someone else Owner first."),
+                action=action, resource_type="member", resource_id=str(membership.public_id), reason="last owner",
             )
-            raise LastOwner("An organization needs at least one Owner: make someone else Owner first.")
 
 
 def member_update(
@@ -168,7 +191,7 @@ def member_update(
     active Owner.
     """
     organization = actor.organization
-    with transaction.atomic():
+    with _denials_audited(actor, organization), transaction.atomic():
         membership = _member(organization, member_id)
         changes: dict[str, Any] = {}
         _ensure_can_grant(actor, membership.role, action="member.update", resource_id=member_id)
@@ -196,7 +219,7 @@ def member_update(
 
 def member_remove(*, actor: Principal, member_id: str) -> None:
     organization = actor.organization
-    with transaction.atomic():
+    with _denials_audited(actor, organization), transaction.atomic():
         membership = _member(organization, member_id)
         _ensure_can_grant(actor, membership.role, action="member.remove", resource_id=member_id)
         _refuse_last_owner(actor, membership, "member.remove")
@@ -228,7 +251,8 @@ def invitation_create(
     email = (email or "").strip().lower()
     if not re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", email):
         raise InvalidInput.for_field("email", "Enter a valid email address.")
-    _ensure_can_grant(actor, role, action="invitation.create", resource_id=email)
+    with _denials_audited(actor, organization):
+        _ensure_can_grant(actor, role, action="invitation.create", resource_id=email)
     if Membership.objects.filter(organization=organization, user__email__iexact=email).exists():
         raise AlreadyMember(f"{email} is already a member of this organization.")
     team = None

@@ -507,22 +507,29 @@ def role_update(
     from apps.accounts.access import role_scope_ids, role_scope_sync, scopable_types
 
     _refuse_system_role(actor, slug, "role.update")
+    role = custom_role_get(slug=slug)
+    changes: dict[str, Any] = {}
+    current = frozenset(role.permissions)
+    wanted, resolved = current, None
+    # Checks (and their audited refusals) come before the transaction, so a
+    # refusal's audit event is not rolled back with it.
+    if permissions is not None or scopes is not None:
+        wanted = _validate_role_permissions(permissions) if permissions is not None else current
+        _refuse_escalation(actor, "role.update", slug, wanted | current)
+        if scopes is None:
+            scopes = {r: role_scope_ids(actor.organization, slug, r) for r in role.scoped_resources}
+            scopes = {r: ids for r, ids in scopes.items() if r in scopable_types()}
+        resolved = _resolve_scopes(actor, slug, wanted, scopes)
+        if wanted != current:
+            changes["permissions"] = {"added": sorted(wanted - current), "removed": sorted(current - wanted)}
+        if sorted(resolved) != sorted(role.scoped_resources) or scopes:
+            changes["scopes"] = {r: scopes[r] for r in resolved}
     with transaction.atomic():
-        role = CustomRole.objects.select_for_update().filter(slug=slug).first() or custom_role_get(slug=slug)
-        changes: dict[str, Any] = {}
-        current = frozenset(role.permissions)
-        if permissions is not None or scopes is not None:
-            wanted = _validate_role_permissions(permissions) if permissions is not None else current
-            _refuse_escalation(actor, "role.update", slug, wanted | current)
-            if scopes is None:
-                scopes = {r: role_scope_ids(actor.organization, slug, r) for r in role.scoped_resources}
-                scopes = {r: ids for r, ids in scopes.items() if r in scopable_types()}
-            resolved = _resolve_scopes(actor, slug, wanted, scopes)
-            if wanted != current:
-                changes["permissions"] = {"added": sorted(wanted - current), "removed": sorted(current - wanted)}
+        role = CustomRole.objects.select_for_update().get(pk=role.pk)
+        if frozenset(role.permissions) != current:
+            raise RoleExists("The role changed meanwhile; reload it and try again.", code="role_changed")
+        if resolved is not None:
             role.permissions = sorted(wanted)
-            if sorted(resolved) != sorted(role.scoped_resources) or scopes:
-                changes["scopes"] = {r: scopes[r] for r in resolved}
             role.scoped_resources = sorted(resolved)
             role_scope_sync(actor.organization, slug, wanted, resolved)
         if name is not None and name != role.name:

@@ -74,6 +74,7 @@ outside the scope; they see all rows of the organization's schema.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import uuid
 from collections.abc import Callable, Iterator
@@ -214,7 +215,9 @@ def ensure_scope_grants(schema: str, *, using: str = "default") -> None:
             # concurrently updated"); the other one did the same work.
             logger.warning("Granting %s on schema %s failed once: %s", scope_role(), name, exc)
             continue
-        _granted.add(marker)
+        # Remembered only once committed: a grant rolled back with its
+        # transaction (a failed request, a test) is made again next time.
+        transaction.on_commit(functools.partial(_granted.add, marker), using=using)
 
 
 # --- The scope --------------------------------------------------------------------
@@ -299,16 +302,16 @@ class EnableCustomerRLS(Operation):
         model, table, column_type = self._table_and_type(app_label, to_state, schema_editor)
         if not self.allow_migrate_model(schema_editor.connection.alias, model):
             return
-        schema_editor.execute(create_scope_role_sql())
+        schema_editor.execute(create_scope_role_sql(), params=None)
         for statement in enable_customer_rls_sql(table, column_type, column=self.column):
-            schema_editor.execute(statement)
+            schema_editor.execute(statement, params=None)
 
     def database_backwards(self, app_label, schema_editor, from_state, to_state) -> None:
         model, table, _ = self._table_and_type(app_label, from_state, schema_editor)
         if not self.allow_migrate_model(schema_editor.connection.alias, model):
             return
         for statement in disable_customer_rls_sql(table):
-            schema_editor.execute(statement)
+            schema_editor.execute(statement, params=None)
 
     def describe(self) -> str:
         return f"Enable customer row-level security on {self.model_name}"

@@ -131,9 +131,10 @@ def resolve_objects(resource: str, ids: list[str]) -> list[Model]:
     if kind is None:
         raise InvalidInput.for_field(f"scopes.{resource}", f"Roles cannot be narrowed on {resource}.")
     model = kind.model()
-    found = {str(getattr(obj, kind.lookup_field)): obj for obj in model._default_manager.filter(
-        **{f"{kind.lookup_field}__in": ids}
-    )}
+    found = {
+        str(getattr(obj, kind.lookup_field)): obj
+        for obj in model._default_manager.filter(**{f"{kind.lookup_field}__in": ids})
+    }
     missing = [i for i in ids if i not in found]
     if missing:
         raise InvalidInput.for_field(f"scopes.{resource}", f"No {resource} named {', '.join(missing[:10])}.")
@@ -178,7 +179,9 @@ def role_scope_sync(organization, slug: str, permissions: frozenset[str], scopes
         for action in granted:
             permission = _permission(action, model)
             rows += [
-                GroupObjectPermission(group=group, permission=permission, content_type=content_type, object_pk=str(o.pk))
+                GroupObjectPermission(
+                    group=group, permission=permission, content_type=content_type, object_pk=str(o.pk)
+                )
                 for o in objects
             ]
     GroupObjectPermission.objects.bulk_create(rows)
@@ -251,6 +254,4 @@ def principal_filter_queryset(principal: Principal, resource: str, action: str, 
         return queryset.none()
     from guardian.shortcuts import get_objects_for_group
 
-    return get_objects_for_group(
-        group, _codename(action, queryset.model), klass=queryset, accept_global_perms=False
-    )
+    return get_objects_for_group(group, _codename(action, queryset.model), klass=queryset, accept_global_perms=False)

@@ -110,7 +110,9 @@ class MemberDetailView(TenantAPIView):
 
     @extend_schema(summary="Get a member", responses=MemberOut)
     def get(self, request, member_id: str):
-        return Response(MemberOut(selectors.member_get(organization=self.principal.organization, member_id=member_id)).data)
+        return Response(
+            MemberOut(selectors.member_get(organization=self.principal.organization, member_id=member_id)).data
+        )
 
     @extend_schema(summary="Change a member's role or status", request=MemberUpdateIn, responses=MemberOut)
     def patch(self, request, member_id: str):
@@ -254,9 +256,7 @@ class TeamMemberView(TenantAPIView):
 
     @extend_schema(summary="Take a member out of a team", responses=TeamOut)
     def delete(self, request, slug: str, member_id: str):
-        return Response(
-            TeamOut(services.team_member_remove(actor=self.principal, slug=slug, member_id=member_id)).data
-        )
+        return Response(TeamOut(services.team_member_remove(actor=self.principal, slug=slug, member_id=member_id)).data)
 
 
 # --- General settings ------------------------------------------------------------------------
@@ -283,8 +283,9 @@ class OrganizationView(TenantAPIView):
     def get(self, request):
         return Response(OrganizationOut(self.principal.organization).data)
 
-    @extend_schema(summary="Change the organization's name or time zone", request=OrganizationUpdateIn,
-                   responses=OrganizationOut)
+    @extend_schema(
+        summary="Change the organization's name or time zone", request=OrganizationUpdateIn, responses=OrganizationOut
+    )
     def patch(self, request):
         data = validated(OrganizationUpdateIn, request.data)
         organization = services.organization_update(
@@ -317,8 +318,9 @@ class EmailDomainListView(TenantAPIView):
         rules = selectors.email_domain_list(organization=self.principal.organization)
         return Response({"results": EmailDomainOut(rules, many=True).data, "next_cursor": None, "has_more": False})
 
-    @extend_schema(summary="Let people of an email domain join", request=EmailDomainCreateIn,
-                   responses={201: EmailDomainOut})
+    @extend_schema(
+        summary="Let people of an email domain join", request=EmailDomainCreateIn, responses={201: EmailDomainOut}
+    )
     def post(self, request):
         data = validated(EmailDomainCreateIn, request.data)
         rule = services.email_domain_add(actor=self.principal, **data)

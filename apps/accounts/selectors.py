@@ -97,7 +97,10 @@ def role_holders(*, organization: Organization, slug: str) -> dict[str, int]:
     return {
         "members": Membership.objects.filter(organization=organization, role=slug).count(),
         "invitations": Invitation.objects.filter(
-            organization=organization, role=slug, accepted_at__isnull=True, revoked_at__isnull=True,
+            organization=organization,
+            role=slug,
+            accepted_at__isnull=True,
+            revoked_at__isnull=True,
             expires_at__gt=timezone.now(),
         ).count(),
     }

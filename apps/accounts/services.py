@@ -51,8 +51,23 @@ logger = logging.getLogger(__name__)
 DOMAIN_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 # Public email providers: letting "gmail.com" in would let anyone in.
 PUBLIC_EMAIL_DOMAINS = frozenset(
-    {"gmail.com", "googlemail.com", "outlook.com", "hotmail.com", "live.com", "yahoo.com", "icloud.com",
-     "me.com", "aol.com", "proton.me", "protonmail.com", "gmx.com", "gmx.de", "mail.com", "yandex.com"}
+    {
+        "gmail.com",
+        "googlemail.com",
+        "outlook.com",
+        "hotmail.com",
+        "live.com",
+        "yahoo.com",
+        "icloud.com",
+        "me.com",
+        "aol.com",
+        "proton.me",
+        "protonmail.com",
+        "gmx.com",
+        "gmx.de",
+        "mail.com",
+        "yandex.com",
+    }
 )
 
 
@@ -118,7 +133,10 @@ def _ensure_can_grant(actor: Principal, role: str, *, action: str, resource_id: 
                 f"You cannot give the role {role!r}: it has permissions you do not have.",
                 details={"role": role, "missing": sorted(missing)[:20]},
             ),
-            action=action, resource_type="member", resource_id=resource_id, reason=f"cannot grant role {role}",
+            action=action,
+            resource_type="member",
+            resource_id=resource_id,
+            reason=f"cannot grant role {role}",
         )
 
 
@@ -176,7 +194,10 @@ def _refuse_last_owner(actor: Principal, membership: Membership, action: str) ->
         if not _other_active_owners(membership.organization, membership):
             raise _denied(
                 LastOwner("An organization needs at least one Owner: make someone else Owner first."),
-                action=action, resource_type="member", resource_id=str(membership.public_id), reason="last owner",
+                action=action,
+                resource_type="member",
+                resource_id=str(membership.public_id),
+                reason="last owner",
             )
 
 
@@ -211,7 +232,11 @@ def member_update(
             membership.save(update_fields=["role", "status"])
     if changes:
         _audit(
-            actor, organization, action="member.update", resource_type="member", resource_id=member_id,
+            actor,
+            organization,
+            action="member.update",
+            resource_type="member",
+            resource_id=member_id,
             changes={"email": membership.user.email, **changes},
         )
     return membership
@@ -226,7 +251,11 @@ def member_remove(*, actor: Principal, member_id: str) -> None:
         email = membership.user.email
         membership.delete()
     _audit(
-        actor, organization, action="member.remove", resource_type="member", resource_id=member_id,
+        actor,
+        organization,
+        action="member.remove",
+        resource_type="member",
+        resource_id=member_id,
         changes={"email": email},
     )
 
@@ -283,9 +312,17 @@ def invitation_create(
         )
     )
     _audit(
-        actor, organization, action="invitation.create", resource_type="invitation",
+        actor,
+        organization,
+        action="invitation.create",
+        resource_type="invitation",
         resource_id=str(invitation.public_id),
-        changes={"email": email, "role": role, "team": team_slug or "", "expires_at": invitation.expires_at.isoformat()},
+        changes={
+            "email": email,
+            "role": role,
+            "team": team_slug or "",
+            "expires_at": invitation.expires_at.isoformat(),
+        },
     )
     return invitation, token
 
@@ -304,8 +341,12 @@ def invitation_revoke(*, actor: Principal, invitation_id: str) -> Invitation:
     )
     if updated:
         _audit(
-            actor, organization, action="invitation.revoke", resource_type="invitation",
-            resource_id=invitation_id, changes={"email": invitation.email},
+            actor,
+            organization,
+            action="invitation.revoke",
+            resource_type="invitation",
+            resource_id=invitation_id,
+            changes={"email": invitation.email},
         )
     invitation.refresh_from_db()
     return invitation
@@ -369,8 +410,12 @@ def invitation_accept(*, token: str, user: User | None = None, password: str | N
             invitation.team.members.add(membership)
     actor = Principal.for_member(organization=organization, user=user, role=invitation.role)
     _audit(
-        actor, organization, action="invitation.accept", resource_type="invitation",
-        resource_id=str(invitation.public_id), changes={"email": user.email, "role": invitation.role},
+        actor,
+        organization,
+        action="invitation.accept",
+        resource_type="invitation",
+        resource_id=str(invitation.public_id),
+        changes={"email": user.email, "role": invitation.role},
     )
     return membership
 
@@ -426,7 +471,11 @@ def team_member_add(*, actor: Principal, slug: str, member_id: str) -> Team:
     membership = _member(actor.organization, member_id)
     team.members.add(membership)
     _audit(
-        actor, actor.organization, action="team.member_add", resource_type="team", resource_id=slug,
+        actor,
+        actor.organization,
+        action="team.member_add",
+        resource_type="team",
+        resource_id=slug,
         changes={"member": membership.user.email},
     )
     return team
@@ -437,7 +486,11 @@ def team_member_remove(*, actor: Principal, slug: str, member_id: str) -> Team:
     membership = _member(actor.organization, member_id)
     team.members.remove(membership)
     _audit(
-        actor, actor.organization, action="team.member_remove", resource_type="team", resource_id=slug,
+        actor,
+        actor.organization,
+        action="team.member_remove",
+        resource_type="team",
+        resource_id=slug,
         changes={"member": membership.user.email},
     )
     return team
@@ -467,8 +520,12 @@ def organization_update(*, actor: Principal, name: str | None = None, timezone_n
         organization.save(update_fields=["name", "timezone"])
         actor.organization.name, actor.organization.timezone = organization.name, organization.timezone
         _audit(
-            actor, organization, action="organization.update", resource_type="organization",
-            resource_id=str(organization.account_id), changes=changes,
+            actor,
+            organization,
+            action="organization.update",
+            resource_type="organization",
+            resource_id=str(organization.account_id),
+            changes=changes,
         )
     return organization
 
@@ -486,7 +543,11 @@ def email_domain_add(*, actor: Principal, domain: str, auto_approve: bool = Fals
     except IntegrityError as exc:
         raise EmailDomainExists(f"{domain} is already listed.") from exc
     _audit(
-        actor, organization, action="email_domain.create", resource_type="email_domain", resource_id=domain,
+        actor,
+        organization,
+        action="email_domain.create",
+        resource_type="email_domain",
+        resource_id=domain,
         changes={"auto_approve": auto_approve},
     )
     return rule
@@ -505,8 +566,12 @@ def email_domain_update(*, actor: Principal, domain: str, auto_approve: bool) ->
         rule.auto_approve = auto_approve
         rule.save(update_fields=["auto_approve"])
         _audit(
-            actor, actor.organization, action="email_domain.update", resource_type="email_domain",
-            resource_id=rule.domain, changes={"auto_approve": auto_approve},
+            actor,
+            actor.organization,
+            action="email_domain.update",
+            resource_type="email_domain",
+            resource_id=rule.domain,
+            changes={"auto_approve": auto_approve},
         )
     return rule
 
@@ -539,7 +604,10 @@ def domain_join_for_verified_email(*, user: User, email: str) -> list[Membership
         joined.append(membership)
         system = Principal.system(organization=organization, label="email domain sign-up")
         _audit(
-            system, organization, action="member.join", resource_type="member",
+            system,
+            organization,
+            action="member.join",
+            resource_type="member",
             resource_id=str(membership.public_id),
             changes={"email": user.email, "domain": domain, "status": status, "role": SystemRole.VIEWER},
         )

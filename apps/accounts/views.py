@@ -10,7 +10,14 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from apps.accounts import selectors, services
-from apps.accounts.forms import AcceptInvitationForm, EmailDomainForm, GeneralForm, InviteForm, PeopleFilterForm, TeamForm
+from apps.accounts.forms import (
+    AcceptInvitationForm,
+    EmailDomainForm,
+    GeneralForm,
+    InviteForm,
+    PeopleFilterForm,
+    TeamForm,
+)
 from apps.accounts.models import Membership
 from apps.accounts.roles import Resource
 from apps.core.dashboard import dashboard_view
@@ -52,7 +59,8 @@ def _people_context(request, **extra):
         "teams": teams,
         "filters": f,
         "invitations": list(selectors.invitation_list(organization=organization)[:200]),
-        "invite_form": extra.pop("invite_form", None) or InviteForm(roles=roles, teams=[(t.slug, t.name) for t in teams]),
+        "invite_form": extra.pop("invite_form", None)
+        or InviteForm(roles=roles, teams=[(t.slug, t.name) for t in teams]),
         "team_form": extra.pop("team_form", None) or TeamForm(),
         "can_edit": request.principal.can(Resource.MEMBERS, "edit"),
         "can_invite": request.principal.can(Resource.MEMBERS, "create"),
@@ -251,7 +259,9 @@ def invitation_page(request: HttpRequest, token: str) -> HttpResponse:
     try:
         invitation = services.invitation_for_token(token=token)
     except InvitationNotFound:
-        return render(request, "accounts/invitation.html", {"problem": "This invitation link is not valid."}, status=404)
+        return render(
+            request, "accounts/invitation.html", {"problem": "This invitation link is not valid."}, status=404
+        )
     status = invitation.status_at(timezone.now())
     context = {"invitation": invitation, "organization": invitation.organization, "status": status}
     if status != "pending":
@@ -262,8 +272,7 @@ def invitation_page(request: HttpRequest, token: str) -> HttpResponse:
     context.update({"existing": existing is not None, "signed_in": signed_in, "form": AcceptInvitationForm()})
     if signed_in and request.user.email.lower() != invitation.email.lower():
         context["problem"] = (
-            f"This invitation is for {invitation.email}, but you are signed in as {request.user.email}. "
-            "Sign out first."
+            f"This invitation is for {invitation.email}, but you are signed in as {request.user.email}. Sign out first."
         )
         return render(request, "accounts/invitation.html", context, status=403)
     if request.method == "GET":

@@ -239,9 +239,7 @@ def customer_scope(customer_id: uuid.UUID | str | None, *, using: str = "default
     ensure_scope_grants(schema, using=using)
     with transaction.atomic(using=using):
         with conn.cursor() as cursor:
-            cursor.execute(
-                "SELECT current_setting(%s, true), current_user::text, session_user::text", [SETTING]
-            )
+            cursor.execute("SELECT current_setting(%s, true), current_user::text, session_user::text", [SETTING])
             previous_value, previous_role, session_role = cursor.fetchone()
             cursor.execute("SELECT set_config(%s, %s, true)", [SETTING, value])
             cursor.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(scope_role())).as_string())

@@ -353,8 +353,9 @@ class EnvironmentDetailView(TenantAPIView):
     def get(self, request, slug: str):
         return Response(EnvironmentOut(selectors.environment_get(slug=slug)).data)
 
-    @extend_schema(summary="Rename an environment or flag it production", request=EnvironmentUpdateIn,
-                   responses=EnvironmentOut)
+    @extend_schema(
+        summary="Rename an environment or flag it production", request=EnvironmentUpdateIn, responses=EnvironmentOut
+    )
     def patch(self, request, slug: str):
         data = validated(EnvironmentUpdateIn, request.data)
         return Response(EnvironmentOut(services.environment_update(actor=self.principal, slug=slug, **data)).data)
@@ -384,8 +385,12 @@ def _role_out(principal, role) -> dict:
 
     scopes = {r: role_scope_ids(principal.organization, role.slug, r) for r in role.scoped_resources}
     return role_body(
-        slug=role.slug, name=role.name, description=role.description, system=False,
-        permissions=role.permissions, scopes=scopes,
+        slug=role.slug,
+        name=role.name,
+        description=role.description,
+        system=False,
+        permissions=role.permissions,
+        scopes=scopes,
     )
 
 
@@ -393,8 +398,14 @@ def _system_roles_out() -> list[dict]:
     from apps.accounts.roles import SYSTEM_ROLE_PERMISSIONS, SystemRole
 
     return [
-        role_body(slug=r.value, name=r.label, description="System role", system=True,
-                  permissions=SYSTEM_ROLE_PERMISSIONS[r.value], scopes={})
+        role_body(
+            slug=r.value,
+            name=r.label,
+            description="System role",
+            system=True,
+            permissions=SYSTEM_ROLE_PERMISSIONS[r.value],
+            scopes={},
+        )
         for r in SystemRole
     ]
 
@@ -415,7 +426,8 @@ class RoleCreateIn(StrictSerializer):
     permissions = serializers.ListField(child=StrictCharField(max_length=64), max_length=500)
     scopes = serializers.DictField(
         child=serializers.ListField(child=StrictCharField(max_length=255), max_length=1000),
-        required=False, default=dict,
+        required=False,
+        default=dict,
     )
 
 
@@ -453,8 +465,7 @@ class RoleDetailView(TenantAPIView):
                 return Response(role)
         return Response(_role_out(self.principal, selectors.custom_role_get(slug=slug)))
 
-    @extend_schema(summary="Change a custom role (system roles cannot change)", request=RoleUpdateIn,
-                   responses=RoleOut)
+    @extend_schema(summary="Change a custom role (system roles cannot change)", request=RoleUpdateIn, responses=RoleOut)
     def patch(self, request, slug: str):
         data = validated(RoleUpdateIn, request.data)
         role = services.role_update(actor=self.principal, slug=slug, **data)

@@ -38,8 +38,9 @@ class AuditFilterForm(forms.Form):
     actor = forms.CharField(required=False, max_length=255)
     action = forms.CharField(required=False, max_length=64)
     resource_type = forms.CharField(required=False, max_length=64)
-    outcome = forms.ChoiceField(required=False, choices=[("", "Any outcome"), ("success", "Success"),
-                                                         ("denied", "Denied"), ("error", "Error")])
+    outcome = forms.ChoiceField(
+        required=False, choices=[("", "Any outcome"), ("success", "Success"), ("denied", "Denied"), ("error", "Error")]
+    )
     since = forms.DateField(required=False, label="From")
     until = forms.DateField(required=False, label="To")
     cursor = forms.CharField(required=False, max_length=200)

@@ -403,7 +403,7 @@ def _validate_role_permissions(permissions: list[str]) -> frozenset[str]:
     from apps.accounts.roles import ALL_PERMISSIONS
 
     if not isinstance(permissions, list) or not all(isinstance(p, str) for p in permissions):
-        raise InvalidInput.for_field("permissions", "Must be a list of \"<resource>.<action>\" strings.")
+        raise InvalidInput.for_field("permissions", 'Must be a list of "<resource>.<action>" strings.')
     unknown = sorted(set(permissions) - ALL_PERMISSIONS)
     if unknown:
         raise InvalidInput.for_field("permissions", f"Unknown permissions: {', '.join(unknown[:10])}.")
@@ -439,7 +439,10 @@ def _resolve_scopes(actor: Principal, slug: str, permissions: frozenset[str], sc
         for obj in objects:
             if not principal_can_object(actor, resource, "view", obj):
                 audit_denied(
-                    actor=actor, action="role.scope", resource_type="role", resource_id=slug,
+                    actor=actor,
+                    action="role.scope",
+                    resource_type="role",
+                    resource_id=slug,
                     reason=f"cannot grant access to a {resource} object it cannot see",
                 )
                 raise RoleNotGrantable("You cannot grant access to objects you cannot access.")

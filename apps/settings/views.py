@@ -3,6 +3,8 @@ Audit Log and Roles (htmx). People and General are in apps.accounts.views."""
 
 from __future__ import annotations
 
+from datetime import UTC
+
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods, require_POST
@@ -207,7 +209,6 @@ AUDIT_PAGE_SIZE = 50
 @dashboard_view(Resource.AUDIT_LOG, "view")
 def audit_log(request: HttpRequest) -> HttpResponse:
     from datetime import datetime, time, timedelta
-    from datetime import timezone as dt_timezone
 
     form = AuditFilterForm(request.GET)
     filters = form.cleaned_data if form.is_valid() else {}
@@ -222,8 +223,8 @@ def audit_log(request: HttpRequest) -> HttpResponse:
             action=filters.get("action", ""),
             resource_type=filters.get("resource_type", ""),
             outcome=filters.get("outcome", ""),
-            since=datetime.combine(since, time.min, tzinfo=dt_timezone.utc) if since else None,
-            until=datetime.combine(until + timedelta(days=1), time.min, tzinfo=dt_timezone.utc) if until else None,
+            since=datetime.combine(since, time.min, tzinfo=UTC) if since else None,
+            until=datetime.combine(until + timedelta(days=1), time.min, tzinfo=UTC) if until else None,
         )
     except FastnError as exc:
         page, error = None, exc.message
@@ -297,8 +298,7 @@ def _roles_context(request, selected: str | None = None, **extra):
             model = kind.model()
             chosen = set(role_scope_ids(principal.organization, role_obj.slug, resource))
             options = [
-                str(getattr(obj, kind.lookup_field))
-                for obj in model._default_manager.order_by(kind.lookup_field)[:200]
+                str(getattr(obj, kind.lookup_field)) for obj in model._default_manager.order_by(kind.lookup_field)[:200]
             ]
             scopes.append(
                 {
@@ -325,6 +325,14 @@ def _roles_context(request, selected: str | None = None, **extra):
     }
 
 
+def _with_role_url(request: HttpRequest, response: HttpResponse, slug: str) -> HttpResponse:
+    """Point the address bar at the role shown, so a reload shows it again."""
+    from apps.core.dashboard import org_url
+
+    response["HX-Push-Url"] = f"{org_url(request, 'settings_roles')}?role={slug}"
+    return response
+
+
 @require_http_methods(["GET", "POST"])
 @dashboard_view(Resource.ROLES, "view", write_action="create")
 def roles(request: HttpRequest) -> HttpResponse:
@@ -343,7 +351,10 @@ def roles(request: HttpRequest) -> HttpResponse:
     permissions = sorted(role_permissions(base) & request.principal.permissions) if base else []
     try:
         role = services.role_create(
-            actor=request.principal, slug=slug, name=data["name"], description=data["description"],
+            actor=request.principal,
+            slug=slug,
+            name=data["name"],
+            description=data["description"],
             permissions=permissions,
         )
     except FastnError as exc:
@@ -351,7 +362,7 @@ def roles(request: HttpRequest) -> HttpResponse:
         context = _roles_context(request, create_form=form)
         return _panel(request, "settings/roles.html", context, status=exc.status)
     context = _roles_context(request, selected=role.slug, message=f"Role {role.name} created.")
-    return _panel(request, "settings/roles.html", context)
+    return _with_role_url(request, _panel(request, "settings/roles.html", context), role.slug)
 
 
 @require_POST
@@ -377,7 +388,7 @@ def role_save(request: HttpRequest, slug: str) -> HttpResponse:
         context = _roles_context(request, selected=slug, error=exc.message)
         return _panel(request, "settings/roles.html", context, status=exc.status)
     context = _roles_context(request, selected=role.slug, message=f"Role {role.name} saved.")
-    return _panel(request, "settings/roles.html", context)
+    return _with_role_url(request, _panel(request, "settings/roles.html", context), role.slug)
 
 
 @require_POST

@@ -174,7 +174,9 @@ def social_providers_from_env() -> dict:
         client_id = env(f"{name.upper()}_CLIENT_ID", default="")
         if client_id:
             providers[name] = {
-                "APPS": [{"client_id": client_id, "secret": env(f"{name.upper()}_CLIENT_SECRET", default=""), "key": ""}],
+                "APPS": [
+                    {"client_id": client_id, "secret": env(f"{name.upper()}_CLIENT_SECRET", default=""), "key": ""}
+                ],
                 "SCOPE": scope,
                 "VERIFIED_EMAIL": name == "google",
             }

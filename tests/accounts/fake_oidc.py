@@ -34,7 +34,7 @@ class FakeProvider:
         self.codes: dict[str, dict] = {}
         self.requests: list[str] = []
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
     @property
     def issuer(self) -> str:
@@ -106,14 +106,17 @@ class FakeProvider:
                 provider.requests.append(f"GET {path}")
                 base = provider.issuer
                 if path.endswith("/.well-known/openid-configuration"):
-                    return self._json(200, {
-                        "issuer": base,
-                        "authorization_endpoint": f"{base}/protocol/openid-connect/auth",
-                        "token_endpoint": f"{base}/protocol/openid-connect/token",
-                        "userinfo_endpoint": f"{base}/protocol/openid-connect/userinfo",
-                        "jwks_uri": f"{base}/protocol/openid-connect/certs",
-                        "id_token_signing_alg_values_supported": ["RS256"],
-                    })
+                    return self._json(
+                        200,
+                        {
+                            "issuer": base,
+                            "authorization_endpoint": f"{base}/protocol/openid-connect/auth",
+                            "token_endpoint": f"{base}/protocol/openid-connect/token",
+                            "userinfo_endpoint": f"{base}/protocol/openid-connect/userinfo",
+                            "jwks_uri": f"{base}/protocol/openid-connect/certs",
+                            "id_token_signing_alg_values_supported": ["RS256"],
+                        },
+                    )
                 if path.endswith("/certs"):
                     return self._json(200, provider.jwks())
                 if path.endswith("/userinfo"):
@@ -136,12 +139,15 @@ class FakeProvider:
                     return self._json(400, {"error": "invalid_grant"})
                 if grant["code_challenge"] and not form.get("code_verifier"):
                     return self._json(400, {"error": "invalid_grant", "error_description": "PKCE"})
-                return self._json(200, {
-                    "access_token": f"at-{secrets.token_hex(8)}",
-                    "token_type": "Bearer",
-                    "id_token": provider.token(nonce=grant["nonce"]),
-                    "expires_in": 300,
-                })
+                return self._json(
+                    200,
+                    {
+                        "access_token": f"at-{secrets.token_hex(8)}",
+                        "token_type": "Bearer",
+                        "id_token": provider.token(nonce=grant["nonce"]),
+                        "expires_in": 300,
+                    },
+                )
 
         return Handler
 

@@ -36,10 +36,18 @@ def test_custom_role_takes_the_full_matrix_and_resolves(api, org_a, in_org):
 
 def test_role_input_is_validated(api, org_a):
     client = api(org_a)
-    assert_error(client.post("/api/v1/roles", {"slug": "x", "name": "X", "permissions": ["nope.view"]}), 400, "invalid_input")
-    assert_error(client.post("/api/v1/roles", {"slug": "Bad Slug", "name": "X", "permissions": []}), 400, "invalid_input")
-    assert_error(client.post("/api/v1/roles", {"slug": "x", "name": "X", "permissions": "customers.view"}), 400, "invalid_input")
-    assert_error(client.post("/api/v1/roles", {"slug": "x", "name": "X", "permissions": [], "color": 1}), 400, "invalid_input")
+    assert_error(
+        client.post("/api/v1/roles", {"slug": "x", "name": "X", "permissions": ["nope.view"]}), 400, "invalid_input"
+    )
+    assert_error(
+        client.post("/api/v1/roles", {"slug": "Bad Slug", "name": "X", "permissions": []}), 400, "invalid_input"
+    )
+    assert_error(
+        client.post("/api/v1/roles", {"slug": "x", "name": "X", "permissions": "customers.view"}), 400, "invalid_input"
+    )
+    assert_error(
+        client.post("/api/v1/roles", {"slug": "x", "name": "X", "permissions": [], "color": 1}), 400, "invalid_input"
+    )
     assert_error(client.post("/api/v1/roles", raw=b"{nope"), 400, "malformed_json")
     assert client.post("/api/v1/roles", {"slug": "dup", "name": "D", "permissions": []}).status_code == 201
     assert_error(client.post("/api/v1/roles", {"slug": "dup", "name": "D", "permissions": []}), 409, "role_exists")
@@ -58,7 +66,9 @@ def test_a_key_with_a_custom_role_acts_with_its_permissions(api, org_a, role_key
 def test_roles_are_per_organization(api, org_a, org_b):
     api(org_a).post("/api/v1/roles", {"slug": "only-a", "name": "A", "permissions": ["customers.view"]})
     assert_error(api(org_b).get("/api/v1/roles/only-a"), 404, "role_not_found")
-    assert_error(api(org_b).post("/api/v1/api-keys", {"name": "k", "kind": "test", "role": "only-a"}), 400, "unknown_role")
+    assert_error(
+        api(org_b).post("/api/v1/api-keys", {"name": "k", "kind": "test", "role": "only-a"}), 400, "unknown_role"
+    )
 
 
 def test_a_held_role_cannot_be_deleted(api, org_a, role_key):
@@ -116,7 +126,9 @@ def test_object_permission_api_for_other_apps(org_a, in_org):
     one = Customer.objects.create(external_id="o-1", name="one")
     two = Customer.objects.create(external_id="o-2", name="two")
     owner = Principal.for_member(organization=org_a.organization, user=org_a.owner, role="owner")
-    role_create(actor=owner, slug="narrow", name="Narrow", permissions=["customers.view"], scopes={"customers": ["o-1"]})
+    role_create(
+        actor=owner, slug="narrow", name="Narrow", permissions=["customers.view"], scopes={"customers": ["o-1"]}
+    )
     narrow = Principal(org_a.organization, "narrow", role_permissions("narrow"), "api_key")
     assert principal_can_object(narrow, "customers", "view", one)
     assert not principal_can_object(narrow, "customers", "view", two)
@@ -147,7 +159,8 @@ def test_scopes_name_real_objects_only(api, org_a):
 def test_roles_page_saves_the_matrix_with_htmx(client, org_a, in_org):
     client.force_login(org_a.owner)
     response = client.post(
-        f"/o/{org_a.slug}/settings/roles/", {"name": "Support", "slug": "support", "copy_from": "viewer"},
+        f"/o/{org_a.slug}/settings/roles/",
+        {"name": "Support", "slug": "support", "copy_from": "viewer"},
         HTTP_HX_REQUEST="true",
     )
     assert response.status_code == 200 and "Role Support created." in response.content.decode()

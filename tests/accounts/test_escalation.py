@@ -66,7 +66,9 @@ def test_viewer_cannot_create_an_api_key_from_the_dashboard(client, org_a, in_or
     response = client.post(f"/o/{org_a.slug}/settings/api-keys/", {"name": "ui", "kind": "live", "role": ""})
     assert response.status_code == 403
     in_org(org_a)
-    assert AuditEvent.objects.filter(outcome="denied", action="api_keys.create", actor_label="view2@alpha.test").exists()
+    assert AuditEvent.objects.filter(
+        outcome="denied", action="api_keys.create", actor_label="view2@alpha.test"
+    ).exists()
 
 
 def test_admin_cannot_mint_an_owner_key(api, org_a, role_key, in_org):
@@ -91,7 +93,9 @@ def test_test_key_cannot_deploy_to_or_run_in_production(org_a, in_org):
         event = AuditEvent.objects.get(action=f"environment.{action}", outcome="denied")
         assert event.resource_id == "production" and event.actor_id == str(test_key.id)
     # Live keys can; Test keys can elsewhere; people are governed by their role.
-    assert environment_check_allowed(principal=live, environment_slug="production", action="deploy").slug == "production"
+    assert (
+        environment_check_allowed(principal=live, environment_slug="production", action="deploy").slug == "production"
+    )
     assert environment_check_allowed(principal=test, environment_slug="staging", action="deploy").slug == "staging"
     owner = Principal.for_member(organization=org_a.organization, user=org_a.owner, role="owner")
     assert environment_check_allowed(principal=owner, environment_slug="production", action="run")
@@ -108,7 +112,9 @@ def test_a_custom_production_environment_is_guarded_too(api, org_a, in_org):
 
 def test_system_roles_cannot_be_changed_or_deleted(api, org_a, in_org):
     client = api(org_a)
-    assert_error(client.patch("/api/v1/roles/viewer", {"permissions": ["customers.view"]}), 403, "system_role_immutable")
+    assert_error(
+        client.patch("/api/v1/roles/viewer", {"permissions": ["customers.view"]}), 403, "system_role_immutable"
+    )
     assert_error(client.delete("/api/v1/roles/owner"), 403, "system_role_immutable")
     assert_error(
         client.post("/api/v1/roles", {"slug": "admin", "name": "Mine", "permissions": []}), 403, "system_role_immutable"
@@ -142,7 +148,8 @@ def test_a_custom_role_holder_cannot_widen_their_own_role(client, org_a, in_org)
     me = member(org_a, "role-admin", "ra@alpha.test")
     client.force_login(me.user)
     response = session_api(client, org_a).patch(
-        "/api/v1/roles/role-admin", {"permissions": ["roles.view", "roles.edit", "api_keys.create"]},
+        "/api/v1/roles/role-admin",
+        {"permissions": ["roles.view", "roles.edit", "api_keys.create"]},
         content_type="application/json",
     )
     assert_error(response, 403, "role_not_grantable")

@@ -155,7 +155,8 @@ def test_dashboard_invite_and_role_change(client, org_a, django_capture_on_commi
     client.force_login(org_a.owner)
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(
-            f"/o/{org_a.slug}/settings/people/invite", {"email": "ui@alpha.test", "role": "operator", "team": ""},
+            f"/o/{org_a.slug}/settings/people/invite",
+            {"email": "ui@alpha.test", "role": "operator", "team": ""},
             HTTP_HX_REQUEST="true",
         )
     assert response.status_code == 200 and "Invitation sent to ui@alpha.test." in response.content.decode()
@@ -178,7 +179,9 @@ def test_general_settings(api, client, org_a, in_org):
     assert_error(client_api.patch("/api/v1/organization", {"name": "Beta Corp"}), 400, "invalid_input")
     client.force_login(org_a.owner)
     response = client.post(
-        f"/o/{org_a.slug}/settings/general/", {"name": "Alpha Corporation", "timezone": "Asia/Tokyo"}, HTTP_HX_REQUEST="true"
+        f"/o/{org_a.slug}/settings/general/",
+        {"name": "Alpha Corporation", "timezone": "Asia/Tokyo"},
+        HTTP_HX_REQUEST="true",
     )
     assert response.status_code == 200 and "Settings saved." in response.content.decode()
     org_a.organization.refresh_from_db()
@@ -193,7 +196,9 @@ def test_email_domains_are_validated(api, org_a):
     assert_error(client.post("/api/v1/email-domains", {"domain": "alpha.test"}), 409, "email_domain_exists")
     assert_error(client.post("/api/v1/email-domains", {"domain": "gmail.com"}), 400, "invalid_input")
     assert_error(client.post("/api/v1/email-domains", {"domain": "not a domain"}), 400, "invalid_input")
-    assert_error(client.post("/api/v1/email-domains", {"domain": "x.test", "auto_approve": "yes"}), 400, "invalid_input")
+    assert_error(
+        client.post("/api/v1/email-domains", {"domain": "x.test", "auto_approve": "yes"}), 400, "invalid_input"
+    )
     assert client.patch("/api/v1/email-domains/alpha.test", {"auto_approve": False}).json()["auto_approve"] is False
     assert client.delete("/api/v1/email-domains/alpha.test").status_code == 204
 
@@ -203,11 +208,13 @@ def test_signup_with_a_listed_domain_joins_after_verification(client, org_a, set
     settings.ACCOUNT_ALLOW_REGISTRATION = False
     EmailDomain.objects.create(organization=org_a.organization, domain="alpha-staff.test", auto_approve=auto_approve)
     refused = client.post(
-        "/accounts/signup/", {"email": "x@elsewhere.test", "password1": "a-long-pass-123", "password2": "a-long-pass-123"}
+        "/accounts/signup/",
+        {"email": "x@elsewhere.test", "password1": "a-long-pass-123", "password2": "a-long-pass-123"},
     )
     assert refused.status_code == 200 and "by invitation" in refused.content.decode()
     client.post(
-        "/accounts/signup/", {"email": f"joe-{status}@alpha-staff.test", "password1": "a-long-pass-123", "password2": "a-long-pass-123"}
+        "/accounts/signup/",
+        {"email": f"joe-{status}@alpha-staff.test", "password1": "a-long-pass-123", "password2": "a-long-pass-123"},
     )
     user = User.objects.get(email=f"joe-{status}@alpha-staff.test")
     assert not Membership.objects.filter(user=user).exists()  # not before the address is verified

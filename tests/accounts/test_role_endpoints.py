@@ -9,8 +9,8 @@ values for the path and body. More resources are added as rows.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import pytest
 
@@ -41,7 +41,9 @@ def _api_key(org):
     from apps.accounts.principals import Principal
     from apps.settings.services import api_key_create
 
-    key, _ = api_key_create(actor=Principal.system(organization=org.organization), name="row", kind="test", role="viewer")
+    key, _ = api_key_create(
+        actor=Principal.system(organization=org.organization), name="row", kind="test", role="viewer"
+    )
     return {"id": str(key.id)}
 
 
@@ -110,7 +112,9 @@ ROWS = [
     Row("secrets", "edit", "put", "/api/v1/secrets/{id}", 200, lambda v: {"value": "new"}, _secret),
     Row("secrets", "delete", "delete", "/api/v1/secrets/{id}", 204, setup=_secret),
     Row("api_keys", "view", "get", "/api/v1/api-keys", 200),
-    Row("api_keys", "create", "post", "/api/v1/api-keys", 201, lambda v: {"name": "k", "kind": "test", "role": "viewer"}),
+    Row(
+        "api_keys", "create", "post", "/api/v1/api-keys", 201, lambda v: {"name": "k", "kind": "test", "role": "viewer"}
+    ),
     Row("api_keys", "delete", "delete", "/api/v1/api-keys/{id}", 204, setup=_api_key),
     Row("environments", "view", "get", "/api/v1/environments", 200),
     Row("environments", "create", "post", "/api/v1/environments", 201, lambda v: {"slug": f"e-{v['id']}"}),
@@ -118,13 +122,26 @@ ROWS = [
     Row("environments", "delete", "delete", "/api/v1/environments/{id}", 204, setup=_environment),
     Row("audit_log", "view", "get", "/api/v1/audit-log", 200),
     Row("roles", "view", "get", "/api/v1/roles", 200),
-    Row("roles", "create", "post", "/api/v1/roles", 201,
-        lambda v: {"slug": f"r-{v['id']}", "name": "R", "permissions": ["customers.view"]}),
+    Row(
+        "roles",
+        "create",
+        "post",
+        "/api/v1/roles",
+        201,
+        lambda v: {"slug": f"r-{v['id']}", "name": "R", "permissions": ["customers.view"]},
+    ),
     Row("roles", "edit", "patch", "/api/v1/roles/{id}", 200, lambda v: {"name": "Renamed"}, _role),
     Row("roles", "delete", "delete", "/api/v1/roles/{id}", 204, setup=_role),
     Row("members", "view", "get", "/api/v1/members", 200),
     Row("members", "view", "get", "/api/v1/teams", 200),
-    Row("members", "create", "post", "/api/v1/invites", 201, lambda v: {"email": f"{v['id']}@new.test", "role": "viewer"}),
+    Row(
+        "members",
+        "create",
+        "post",
+        "/api/v1/invites",
+        201,
+        lambda v: {"email": f"{v['id']}@new.test", "role": "viewer"},
+    ),
     Row("members", "create", "post", "/api/v1/teams", 201, lambda v: {"name": f"Team {v['id']}"}),
     Row("members", "edit", "patch", "/api/v1/members/{id}", 200, lambda v: {"status": "suspended"}, _member),
     Row("members", "edit", "patch", "/api/v1/teams/{id}", 200, lambda v: {"name": "Renamed"}, _team),
@@ -133,8 +150,14 @@ ROWS = [
     Row("organization", "view", "get", "/api/v1/organization", 200),
     Row("organization", "view", "get", "/api/v1/email-domains", 200),
     Row("organization", "edit", "patch", "/api/v1/organization", 200, lambda v: {"timezone": "Europe/Berlin"}),
-    Row("organization", "edit", "post", "/api/v1/email-domains", 201,
-        lambda v: {"domain": f"d{v['id']}.example", "auto_approve": False}),
+    Row(
+        "organization",
+        "edit",
+        "post",
+        "/api/v1/email-domains",
+        201,
+        lambda v: {"domain": f"d{v['id']}.example", "auto_approve": False},
+    ),
 ]
 
 
@@ -149,7 +172,9 @@ def test_system_role_against_endpoint(api, org_a, role_key, in_org, role, row):
     body = row.body(values) if row.body else None
     response = getattr(client, row.method)(path, body) if body is not None else getattr(client, row.method)(path)
     in_org(org_a)
-    denied = AuditEvent.objects.filter(outcome="denied", action=row.permission, actor_label__contains=f"{role.value} key")
+    denied = AuditEvent.objects.filter(
+        outcome="denied", action=row.permission, actor_label__contains=f"{role.value} key"
+    )
     if allowed:
         assert response.status_code == row.ok, response.content
         assert not denied.exists()

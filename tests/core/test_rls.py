@@ -2,9 +2,9 @@
 customer filter still sees only the scoped customer's rows."""
 
 import pytest
-from django.db import DatabaseError, connection, transaction
+from django.apps import apps as django_apps
+from django.db import DatabaseError, connection, models, transaction
 from django.db.migrations.state import ModelState, ProjectState
-from django.db import models
 
 from apps.core.rls import EnableCustomerRLS, customer_scope, enable_customer_rls_sql, ensure_scope_grants
 from apps.settings.models import Customer
@@ -126,8 +126,8 @@ def test_the_migration_operation_enables_the_policy_on_a_model(org_a, in_org):
             options={"db_table": "rls_scoped_thing"},
         )
     )
-    real = ProjectState.from_apps(__import__("django.apps", fromlist=["apps"]).apps)
-    for key, model_state in state.models.items():
+    real = ProjectState.from_apps(django_apps)
+    for model_state in state.models.values():
         real.add_model(model_state)
     with connection.schema_editor(atomic=False) as editor:
         editor.create_model(real.apps.get_model("settings", "ScopedThing"))

@@ -171,7 +171,7 @@ def test_dashboard_invite_and_role_change(client, org_a, django_capture_on_commi
     assert membership.role == "developer"
 
 
-def test_general_settings(api, client, org_a, in_org):
+def test_general_settings(api, client, org_a, org_b, in_org):
     client_api = api(org_a)
     assert client_api.patch("/api/v1/organization", {"timezone": "Europe/Berlin"}).json()["timezone"] == "Europe/Berlin"
     assert_error(client_api.patch("/api/v1/organization", {"timezone": "Mars/Olympus"}), 400, "invalid_input")

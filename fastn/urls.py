@@ -5,6 +5,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.permissions import AllowAny
 
+from apps.accounts.views import invitation_page
 from apps.core.api import HealthView, unknown_api_route
 
 # The API description is public: it documents the contract, not any data.
@@ -16,6 +17,7 @@ api_v1 = [
     path("docs", SpectacularSwaggerView.as_view(url_name="api:schema", **PUBLIC), name="docs"),
     path("", include("apps.settings.urls_api")),
     path("", include("apps.workflows.urls_api")),
+    path("", include("apps.accounts.urls_api")),
 ]
 
 urlpatterns = [
@@ -23,6 +25,8 @@ urlpatterns = [
     re_path(r"^api/", unknown_api_route),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
+    path("oidc/", include("mozilla_django_oidc.urls")),
+    path("invites/<str:token>", invitation_page, name="invitation"),
     path("", include("apps.core.urls_dashboard")),
 ]
 

@@ -54,6 +54,45 @@ class ApiKeyAuthentication(BaseAuthentication):
         return 'ApiKey realm="fastn", header="x-fastn-access-key"'
 
 
+class BearerTokenAuthentication(BaseAuthentication):
+    """`Authorization: Bearer <JWT>` issued by the OIDC provider, + `x-fastn-account-id`.
+
+    The token is validated against the provider's JWKS (RS256 signature,
+    issuer, audience FASTN_OIDC_API_AUDIENCE or the client id, expiry) and
+    mapped to the member it identifies: the principal acts with that member's
+    role in the named organization. An alternative to API keys for people.
+    """
+
+    def authenticate(self, request):
+        header = request.META.get("HTTP_AUTHORIZATION", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            return None
+        from apps.accounts import oidc
+
+        if not oidc.oidc_enabled():
+            raise exceptions.AuthenticationFailed("Bearer tokens are not enabled on this server.", "invalid_token")
+        organization = _organization_or_fail(request)
+        try:
+            claims = oidc.validate_token(token.strip(), audience=oidc.api_audience())
+        except oidc.OIDCError as exc:
+            raise exceptions.AuthenticationFailed(f"The bearer token was refused: {exc}", "invalid_token")
+        user = oidc.user_for_claims(claims, create=False)
+        membership = membership_for(user=user, organization=organization) if user is not None else None
+        if membership is None:
+            raise exceptions.AuthenticationFailed("You are not a member of this account.", "not_a_member")
+        if organization.status != organization.Status.ACTIVE:
+            raise exceptions.AuthenticationFailed("This account is suspended.", "account_suspended")
+        principal = Principal.for_member(
+            organization=organization, user=user, role=membership.role, ip=client_ip(request)
+        )
+        principal.extra["auth"] = "bearer"
+        return principal, None
+
+    def authenticate_header(self, request) -> str:
+        return 'Bearer realm="fastn"'
+
+
 class SessionMemberAuthentication(SessionAuthentication):
     """A signed-in dashboard user, acting with their role in the organization."""
 

@@ -80,6 +80,7 @@ def organization_create(
     from apps.accounts.models import Membership, User
     from apps.accounts.principals import Principal
     from apps.accounts.roles import SystemRole
+    from apps.accounts.services import user_email_mark_verified
     from apps.billing.models import Plan
     from apps.settings import services as settings_services
 
@@ -110,6 +111,9 @@ def organization_create(
         if user is None:
             password = owner_password or secrets.token_urlsafe(12)
             user = User.objects.create_user(email=owner_email.strip(), password=password)
+        # The operator who bootstraps an organization vouches for its owner's
+        # address, so the owner can sign in without a verification round.
+        user_email_mark_verified(user=user)
         Membership.objects.create(user=user, organization=organization, role=SystemRole.OWNER)
 
         with organization_context(organization):

@@ -10,6 +10,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
+from apps.accounts.access import principal_can_object, principal_filter_queryset, principal_require_object
 from apps.accounts.roles import Resource
 from apps.core.api import TenantAPIView, validated
 from apps.core.errors import InvalidInput
@@ -22,6 +23,7 @@ from apps.core.serializers import (
     StrictSerializer,
 )
 from apps.settings import selectors, services
+from apps.settings.exceptions import CustomerNotFound
 from apps.settings.models import ApiKey, AuditEvent, Customer
 
 EXTERNAL_ID_RE = re.compile(r"^[^\s/\x00-\x1f]{1,255}$")
@@ -88,6 +90,7 @@ class CustomerListView(TenantAPIView):
         queryset = selectors.customer_list(
             search=params.get("search", ""), tier=params.get("tier", ""), region=params.get("region", "")
         )
+        queryset = principal_filter_queryset(self.principal, Resource.CUSTOMERS, "view", queryset)
         page = paginate_newest_first(queryset, cursor=params.get("cursor"), limit=parse_limit(params.get("limit")))
         return Response(page_body(page, CustomerOut(page.items, many=True).data))
 
@@ -101,18 +104,29 @@ class CustomerListView(TenantAPIView):
 class CustomerDetailView(TenantAPIView):
     permission_resource = Resource.CUSTOMERS
 
+    def _customer(self, external_id: str, action: str):
+        """The customer, if this principal's role reaches it (roles can be
+        narrowed to chosen customers): unseen ones are 404, others 403."""
+        customer = selectors.customer_get(external_id=external_id)
+        if not principal_can_object(self.principal, Resource.CUSTOMERS, "view", customer):
+            raise CustomerNotFound(f"No customer with external_id {external_id!r}.")
+        principal_require_object(self.principal, Resource.CUSTOMERS, action, customer)
+        return customer
+
     @extend_schema(summary="Get a customer", responses=CustomerOut)
     def get(self, request, external_id: str):
-        return Response(CustomerOut(selectors.customer_get(external_id=external_id)).data)
+        return Response(CustomerOut(self._customer(external_id, "view")).data)
 
     @extend_schema(summary="Update a customer", request=CustomerUpdateIn, responses=CustomerOut)
     def patch(self, request, external_id: str):
         data = validated(CustomerUpdateIn, request.data)
+        self._customer(external_id, "edit")
         customer = services.customer_update(actor=self.principal, external_id=external_id, **data)
         return Response(CustomerOut(customer).data)
 
     @extend_schema(summary="Delete a customer", responses={204: None})
     def delete(self, request, external_id: str):
+        self._customer(external_id, "delete")
         services.customer_delete(actor=self.principal, external_id=external_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -325,3 +339,139 @@ class AuditLogView(TenantAPIView):
             until=_parse_time("until", params.get("until")),
         )
         return Response(page_body(page, AuditEventOut(page.items, many=True).data))
+
+
+class EnvironmentUpdateIn(StrictSerializer):
+    name = StrictCharField(max_length=100, required=False)
+    is_production = StrictBooleanField(required=False)
+
+
+class EnvironmentDetailView(TenantAPIView):
+    permission_resource = Resource.ENVIRONMENTS
+
+    @extend_schema(summary="Get an environment", responses=EnvironmentOut)
+    def get(self, request, slug: str):
+        return Response(EnvironmentOut(selectors.environment_get(slug=slug)).data)
+
+    @extend_schema(
+        summary="Rename an environment or flag it production", request=EnvironmentUpdateIn, responses=EnvironmentOut
+    )
+    def patch(self, request, slug: str):
+        data = validated(EnvironmentUpdateIn, request.data)
+        return Response(EnvironmentOut(services.environment_update(actor=self.principal, slug=slug, **data)).data)
+
+    @extend_schema(summary="Delete a custom environment", responses={204: None})
+    def delete(self, request, slug: str):
+        services.environment_delete(actor=self.principal, slug=slug)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- Roles --------------------------------------------------------------------------------------
+
+
+def role_body(*, slug: str, name: str, description: str, system: bool, permissions, scopes: dict) -> dict:
+    return {
+        "slug": slug,
+        "name": name,
+        "description": description,
+        "system": system,
+        "permissions": sorted(permissions),
+        "scopes": scopes,
+    }
+
+
+def _role_out(principal, role) -> dict:
+    from apps.accounts.access import role_scope_ids
+
+    scopes = {r: role_scope_ids(principal.organization, role.slug, r) for r in role.scoped_resources}
+    return role_body(
+        slug=role.slug,
+        name=role.name,
+        description=role.description,
+        system=False,
+        permissions=role.permissions,
+        scopes=scopes,
+    )
+
+
+def _system_roles_out() -> list[dict]:
+    from apps.accounts.roles import SYSTEM_ROLE_PERMISSIONS, SystemRole
+
+    return [
+        role_body(
+            slug=r.value,
+            name=r.label,
+            description="System role",
+            system=True,
+            permissions=SYSTEM_ROLE_PERMISSIONS[r.value],
+            scopes={},
+        )
+        for r in SystemRole
+    ]
+
+
+class RoleOut(serializers.Serializer):
+    slug = serializers.CharField()
+    name = serializers.CharField()
+    description = serializers.CharField()
+    system = serializers.BooleanField()
+    permissions = serializers.ListField(child=serializers.CharField())
+    scopes = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
+
+
+class RoleCreateIn(StrictSerializer):
+    slug = StrictCharField(max_length=64)
+    name = StrictCharField(max_length=100)
+    description = StrictCharField(max_length=255, required=False, allow_blank=True, default="")
+    permissions = serializers.ListField(child=StrictCharField(max_length=64), max_length=500)
+    scopes = serializers.DictField(
+        child=serializers.ListField(child=StrictCharField(max_length=255), max_length=1000),
+        required=False,
+        default=dict,
+    )
+
+
+class RoleUpdateIn(StrictSerializer):
+    name = StrictCharField(max_length=100, required=False)
+    description = StrictCharField(max_length=255, required=False, allow_blank=True)
+    permissions = serializers.ListField(child=StrictCharField(max_length=64), max_length=500, required=False)
+    scopes = serializers.DictField(
+        child=serializers.ListField(child=StrictCharField(max_length=255), max_length=1000), required=False
+    )
+
+
+class RoleListView(TenantAPIView):
+    permission_resource = Resource.ROLES
+
+    @extend_schema(summary="List roles: the six system roles, then custom ones", responses=RoleOut(many=True))
+    def get(self, request):
+        roles = _system_roles_out() + [_role_out(self.principal, r) for r in selectors.custom_role_list()]
+        return Response({"results": roles, "next_cursor": None, "has_more": False})
+
+    @extend_schema(summary="Create a custom role", request=RoleCreateIn, responses={201: RoleOut})
+    def post(self, request):
+        data = validated(RoleCreateIn, request.data)
+        role = services.role_create(actor=self.principal, **data)
+        return Response(_role_out(self.principal, role), status=status.HTTP_201_CREATED)
+
+
+class RoleDetailView(TenantAPIView):
+    permission_resource = Resource.ROLES
+
+    @extend_schema(summary="Get a role", responses=RoleOut)
+    def get(self, request, slug: str):
+        for role in _system_roles_out():
+            if role["slug"] == slug:
+                return Response(role)
+        return Response(_role_out(self.principal, selectors.custom_role_get(slug=slug)))
+
+    @extend_schema(summary="Change a custom role (system roles cannot change)", request=RoleUpdateIn, responses=RoleOut)
+    def patch(self, request, slug: str):
+        data = validated(RoleUpdateIn, request.data)
+        role = services.role_update(actor=self.principal, slug=slug, **data)
+        return Response(_role_out(self.principal, role))
+
+    @extend_schema(summary="Delete a custom role nobody holds", responses={204: None})
+    def delete(self, request, slug: str):
+        services.role_delete(actor=self.principal, slug=slug)
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -35,3 +35,29 @@ class RoleNotGrantable(PermissionDenied):
 
 class UnknownRole(InvalidInput):
     code = "unknown_role"
+
+
+class RoleNotFound(NotFound):
+    code = "role_not_found"
+
+
+class RoleExists(Conflict):
+    code = "role_exists"
+
+
+class RoleInUse(Conflict):
+    code = "role_in_use"
+
+
+class SystemRoleImmutable(PermissionDenied):
+    code = "system_role_immutable"
+
+
+class EnvironmentProtected(Conflict):
+    code = "environment_protected"
+
+
+class EnvironmentNotAllowed(PermissionDenied):
+    """A Test key tried to deploy to, or run in, a production environment."""
+
+    code = "environment_not_allowed"

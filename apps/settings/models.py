@@ -140,3 +140,29 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.actor_label} {self.action} {self.outcome}"
+
+
+class CustomRole(models.Model):
+    """A role an organization defines: any subset of the permission matrix.
+
+    `permissions` holds "<resource>.<action>" strings. `scoped_resources`
+    lists the resources (workflows, connectors, …) on which the role is
+    narrowed to chosen objects; those objects are stored as django-guardian
+    object permissions of the role's group (apps.accounts.access).
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    slug = models.SlugField(max_length=64, unique=True)
+    name = models.CharField(max_length=100)
+    description = models.CharField(max_length=255, blank=True)
+    permissions = models.JSONField(default=list, blank=True)
+    scoped_resources = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    created_by = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name

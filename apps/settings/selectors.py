@@ -9,8 +9,9 @@ from django.db.models import Q, QuerySet
 
 from apps.core import crypto
 from apps.core.pagination import Page, paginate_newest_first
-from apps.settings.exceptions import CustomerNotFound, EnvironmentNotFound, SecretNotFound
-from apps.settings.models import ApiKey, AuditEvent, Customer, Environment, Secret
+from apps.core.tenancy import current_organization
+from apps.settings.exceptions import CustomerNotFound, EnvironmentNotFound, RoleNotFound, SecretNotFound
+from apps.settings.models import ApiKey, AuditEvent, Customer, CustomRole, Environment, Secret
 
 
 def api_key_hash(raw_key: str) -> str:
@@ -111,10 +112,55 @@ def audit_event_page(
 def custom_role_permissions(*, slug: str) -> frozenset[str]:
     """Permissions of a custom role of the current organization.
 
-    Custom roles are not defined in this version, so any non-system slug
-    grants nothing (fail closed).
+    An unknown slug (a deleted role, or one of another organization) grants
+    nothing: fail closed. Only permissions of the current matrix count, so a
+    stored string that no longer means anything grants nothing either.
     """
-    return frozenset()
+    from apps.accounts.roles import ALL_PERMISSIONS
+
+    if current_organization() is None:
+        return frozenset()
+    stored = CustomRole.objects.filter(slug=slug).values_list("permissions", flat=True).first()
+    if not stored:
+        return frozenset()
+    return frozenset(p for p in stored if p in ALL_PERMISSIONS)
+
+
+def custom_role_list() -> list[CustomRole]:
+    return list(CustomRole.objects.order_by("name"))
+
+
+def custom_role_get(*, slug: str) -> CustomRole:
+    role = CustomRole.objects.filter(slug=slug).first()
+    if role is None:
+        raise RoleNotFound(f"No role {slug!r} in this organization.")
+    return role
+
+
+def custom_role_scoped_resources(*, slug: str) -> frozenset[str]:
+    if current_organization() is None:
+        return frozenset()
+    stored = CustomRole.objects.filter(slug=slug).values_list("scoped_resources", flat=True).first()
+    return frozenset(stored or ())
+
+
+def role_choices() -> list[tuple[str, str]]:
+    """(slug, name) of every role that can be given in this organization."""
+    from apps.accounts.roles import SystemRole
+
+    choices = list(SystemRole.choices)
+    if current_organization() is not None:
+        choices += [(r.slug, r.name) for r in CustomRole.objects.order_by("name")]
+    return choices
+
+
+def api_keys_with_role(*, slug: str) -> int:
+    return ApiKey.objects.filter(role=slug, revoked_at__isnull=True).count()
+
+
+def customer_id_for_external_id(*, external_id: str):
+    """The Customer's UUID for a header value, or None when there is none."""
+    return Customer.objects.filter(external_id=external_id).values_list("id", flat=True).first()
 
 
 def home_summary(*, principal) -> dict:
@@ -130,3 +176,19 @@ def home_summary(*, principal) -> dict:
     if principal.can("audit_log", "view"):
         summary["recent_events"] = list(AuditEvent.objects.order_by("-created_at", "-id")[:10])
     return summary
+
+
+def audit_filter_values() -> dict[str, list[str]]:
+    """Distinct actions, resource types and actors for the Audit Log filters (bounded)."""
+    return {
+        "actions": list(AuditEvent.objects.order_by("action").values_list("action", flat=True).distinct()[:300]),
+        "resource_types": list(
+            AuditEvent.objects.order_by("resource_type").values_list("resource_type", flat=True).distinct()[:100]
+        ),
+        "actors": list(
+            AuditEvent.objects.exclude(actor_label="")
+            .order_by("actor_label")
+            .values_list("actor_label", flat=True)
+            .distinct()[:300]
+        ),
+    }

@@ -26,12 +26,24 @@ from apps.settings.exceptions import (
     ApiKeyNotFound,
     CustomerExists,
     EnvironmentExists,
+    EnvironmentNotAllowed,
+    EnvironmentProtected,
+    RoleExists,
+    RoleInUse,
     RoleNotGrantable,
     SecretExists,
+    SystemRoleImmutable,
     UnknownRole,
 )
-from apps.settings.models import ApiKey, AuditEvent, Customer, Environment, Secret
-from apps.settings.selectors import api_key_for_raw, api_key_hash, customer_get, secret_get
+from apps.settings.models import ApiKey, AuditEvent, Customer, CustomRole, Environment, Secret
+from apps.settings.selectors import (
+    api_key_for_raw,
+    api_key_hash,
+    custom_role_get,
+    customer_get,
+    environment_get,
+    secret_get,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -211,8 +223,12 @@ def _new_raw_key(kind: str) -> str:
     return f"fastn_{kind}_{body}"
 
 
+def role_exists(role: str) -> bool:
+    return is_system_role(role) or CustomRole.objects.filter(slug=role).exists()
+
+
 def _ensure_grantable(actor: Principal, role: str) -> None:
-    if not is_system_role(role) and not role_permissions(role):
+    if not role_exists(role):
         raise UnknownRole.for_field("role", f"There is no role {role!r} in this organization.")
     missing = role_permissions(role) - actor.permissions
     if missing:
@@ -230,7 +246,7 @@ def api_key_create(*, actor: Principal, name: str, kind: str, role: str | None =
     role = role or DEFAULT_KEY_ROLES[kind]
     if actor.kind != "system":
         _ensure_grantable(actor, role)
-    elif not is_system_role(role) and not role_permissions(role):
+    elif not role_exists(role):
         raise UnknownRole.for_field("role", f"There is no role {role!r} in this organization.")
     raw = _new_raw_key(kind)
     visible = raw[: len(f"fastn_{kind}_") + KEY_VISIBLE_LENGTH]
@@ -306,3 +322,247 @@ def environment_create(*, actor: Principal, slug: str, name: str = "", is_produc
         raise EnvironmentExists(f"An environment named {slug!r} already exists.") from exc
     audit_record(actor=actor, action="environment.create", resource_type="environment", resource_id=slug)
     return environment
+
+
+ENVIRONMENT_SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,49}$")
+# Deploying to and running in an environment: what Test keys may not do in production.
+PRODUCTION_GUARDED_ACTIONS = ("deploy", "run")
+
+
+def environment_update(
+    *, actor: Principal, slug: str, name: str | None = None, is_production: bool | None = None
+) -> Environment:
+    environment = environment_get(slug=slug)
+    changes: dict[str, Any] = {}
+    if name is not None and name != environment.name:
+        changes["name"] = name
+    if is_production is not None and is_production != environment.is_production:
+        if slug in {s for s, _, _ in DEFAULT_ENVIRONMENTS}:
+            raise EnvironmentProtected(f"The {slug} environment's production flag cannot change.")
+        changes["is_production"] = is_production
+    for field, value in changes.items():
+        setattr(environment, field, value)
+    if changes:
+        environment.save(update_fields=list(changes))
+        audit_record(
+            actor=actor, action="environment.update", resource_type="environment", resource_id=slug, changes=changes
+        )
+    return environment
+
+
+def environment_delete(*, actor: Principal, slug: str) -> None:
+    """Delete a custom environment. dev, staging and production stay."""
+    environment = environment_get(slug=slug)
+    if slug in {s for s, _, _ in DEFAULT_ENVIRONMENTS}:
+        raise EnvironmentProtected(f"The default environment {slug!r} cannot be deleted.")
+    environment.delete()
+    audit_record(actor=actor, action="environment.delete", resource_type="environment", resource_id=slug)
+
+
+def environment_check_allowed(*, principal: Principal, environment_slug: str, action: str) -> Environment:
+    """May `principal` `action` ("deploy" or "run") in this environment?
+
+    The rule: Test API keys cannot deploy to or run in a production
+    environment (production itself, or a custom one flagged production);
+    Live keys can, and so can people (their role decides). Role checks
+    (workflows.deploy / workflows.run) are the caller's, as usual.
+
+    Returns the Environment; raises EnvironmentNotFound (404) or
+    EnvironmentNotAllowed (403, audited as denied). The workflow engine calls
+    this before deploying a version and before starting a run.
+    """
+    environment = environment_get(slug=environment_slug)
+    api_key = principal.api_key
+    if (
+        action in PRODUCTION_GUARDED_ACTIONS
+        and environment.is_production
+        and api_key is not None
+        and api_key.kind == ApiKey.Kind.TEST
+    ):
+        audit_denied(
+            actor=principal,
+            action=f"environment.{action}",
+            resource_type="environment",
+            resource_id=environment.slug,
+            reason="test keys cannot deploy to or run in production",
+        )
+        raise EnvironmentNotAllowed(
+            f"Test keys cannot {action} in the {environment.slug} environment: it is a production environment. "
+            "Use a Live key.",
+            details={"environment": environment.slug, "action": action, "key_kind": api_key.kind},
+        )
+    return environment
+
+
+# --- Custom roles --------------------------------------------------------------------
+
+ROLE_SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+
+
+def _validate_role_permissions(permissions: list[str]) -> frozenset[str]:
+    from apps.accounts.roles import ALL_PERMISSIONS
+
+    if not isinstance(permissions, list) or not all(isinstance(p, str) for p in permissions):
+        raise InvalidInput.for_field("permissions", 'Must be a list of "<resource>.<action>" strings.')
+    unknown = sorted(set(permissions) - ALL_PERMISSIONS)
+    if unknown:
+        raise InvalidInput.for_field("permissions", f"Unknown permissions: {', '.join(unknown[:10])}.")
+    return frozenset(permissions)
+
+
+def _refuse_escalation(actor: Principal, action: str, slug: str, wanted: frozenset[str]) -> None:
+    """Nobody grants (or takes away) what they do not hold themselves."""
+    missing = wanted - actor.permissions
+    if missing:
+        audit_denied(
+            actor=actor,
+            action=action,
+            resource_type="role",
+            resource_id=slug,
+            reason=f"cannot grant permissions it lacks: {', '.join(sorted(missing)[:10])}",
+        )
+        raise RoleNotGrantable(
+            "You cannot grant permissions you do not have.", details={"role": slug, "missing": sorted(missing)[:20]}
+        )
+
+
+def _resolve_scopes(actor: Principal, slug: str, permissions: frozenset[str], scopes: dict | None) -> dict:
+    from apps.accounts.access import principal_can_object, resolve_objects
+
+    resolved = {}
+    for resource, ids in (scopes or {}).items():
+        if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+            raise InvalidInput.for_field(f"scopes.{resource}", "Must be a list of ids.")
+        if not any(p.startswith(f"{resource}.") for p in permissions):
+            raise InvalidInput.for_field(f"scopes.{resource}", "The role grants nothing on this resource.")
+        objects = resolve_objects(resource, ids)
+        for obj in objects:
+            if not principal_can_object(actor, resource, "view", obj):
+                audit_denied(
+                    actor=actor,
+                    action="role.scope",
+                    resource_type="role",
+                    resource_id=slug,
+                    reason=f"cannot grant access to a {resource} object it cannot see",
+                )
+                raise RoleNotGrantable("You cannot grant access to objects you cannot access.")
+        resolved[resource] = objects
+    return resolved
+
+
+def _refuse_system_role(actor: Principal, slug: str, action: str) -> None:
+    if is_system_role(slug):
+        audit_denied(actor=actor, action=action, resource_type="role", resource_id=slug, reason="system role")
+        raise SystemRoleImmutable(f"{slug} is a system role: system roles cannot be changed or deleted.")
+
+
+def role_create(
+    *,
+    actor: Principal,
+    slug: str,
+    name: str,
+    permissions: list[str],
+    description: str = "",
+    scopes: dict[str, list[str]] | None = None,
+) -> CustomRole:
+    from apps.accounts.access import role_scope_sync
+
+    if not ROLE_SLUG_RE.match(slug or ""):
+        raise InvalidInput.for_field("slug", "Use 1–64 lowercase letters, digits, '-' or '_'.")
+    _refuse_system_role(actor, slug, "role.create")
+    wanted = _validate_role_permissions(permissions)
+    _refuse_escalation(actor, "role.create", slug, wanted)
+    resolved = _resolve_scopes(actor, slug, wanted, scopes)
+    try:
+        with transaction.atomic():
+            role = CustomRole.objects.create(
+                slug=slug,
+                name=name,
+                description=description,
+                permissions=sorted(wanted),
+                scoped_resources=sorted(resolved),
+                created_by=actor.label,
+            )
+            role_scope_sync(actor.organization, slug, wanted, resolved)
+    except IntegrityError as exc:
+        raise RoleExists(f"A role {slug!r} already exists.") from exc
+    audit_record(
+        actor=actor,
+        action="role.create",
+        resource_type="role",
+        resource_id=slug,
+        changes={"name": name, "permissions": sorted(wanted), "scopes": {r: scopes[r] for r in resolved}},
+    )
+    return role
+
+
+def role_update(
+    *,
+    actor: Principal,
+    slug: str,
+    name: str | None = None,
+    description: str | None = None,
+    permissions: list[str] | None = None,
+    scopes: dict[str, list[str]] | None = None,
+) -> CustomRole:
+    """Change a custom role. Changing its permissions or scopes needs the
+    actor to hold both the old and the new permissions."""
+    from apps.accounts.access import role_scope_ids, role_scope_sync, scopable_types
+
+    _refuse_system_role(actor, slug, "role.update")
+    role = custom_role_get(slug=slug)
+    changes: dict[str, Any] = {}
+    current = frozenset(role.permissions)
+    wanted, resolved = current, None
+    # Checks (and their audited refusals) come before the transaction, so a
+    # refusal's audit event is not rolled back with it.
+    if permissions is not None or scopes is not None:
+        wanted = _validate_role_permissions(permissions) if permissions is not None else current
+        _refuse_escalation(actor, "role.update", slug, wanted | current)
+        if scopes is None:
+            scopes = {r: role_scope_ids(actor.organization, slug, r) for r in role.scoped_resources}
+            scopes = {r: ids for r, ids in scopes.items() if r in scopable_types()}
+        resolved = _resolve_scopes(actor, slug, wanted, scopes)
+        if wanted != current:
+            changes["permissions"] = {"added": sorted(wanted - current), "removed": sorted(current - wanted)}
+        if sorted(resolved) != sorted(role.scoped_resources) or scopes:
+            changes["scopes"] = {r: scopes[r] for r in resolved}
+    with transaction.atomic():
+        role = CustomRole.objects.select_for_update().get(pk=role.pk)
+        if frozenset(role.permissions) != current:
+            raise RoleExists("The role changed meanwhile; reload it and try again.", code="role_changed")
+        if resolved is not None:
+            role.permissions = sorted(wanted)
+            role.scoped_resources = sorted(resolved)
+            role_scope_sync(actor.organization, slug, wanted, resolved)
+        if name is not None and name != role.name:
+            changes["name"] = name
+            role.name = name
+        if description is not None and description != role.description:
+            changes["description"] = description
+            role.description = description
+        role.save()
+    if changes:
+        audit_record(actor=actor, action="role.update", resource_type="role", resource_id=slug, changes=changes)
+    return role
+
+
+def role_delete(*, actor: Principal, slug: str) -> None:
+    """Delete a custom role nobody (person, key or pending invitation) holds."""
+    from apps.accounts.access import role_scope_delete
+    from apps.accounts.selectors import role_holders
+
+    _refuse_system_role(actor, slug, "role.delete")
+    role = custom_role_get(slug=slug)
+    _refuse_escalation(actor, "role.delete", slug, frozenset(role.permissions))
+    holders = role_holders(organization=actor.organization, slug=slug)
+    holders["api_keys"] = ApiKey.objects.filter(role=slug, revoked_at__isnull=True).count()
+    if any(holders.values()):
+        raise RoleInUse(
+            f"The role {slug!r} is still held: give its members, keys and invitations another role first.",
+            details=holders,
+        )
+    with transaction.atomic():
+        role.delete()
+        role_scope_delete(actor.organization, slug)
+    audit_record(actor=actor, action="role.delete", resource_type="role", resource_id=slug)

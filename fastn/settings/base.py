@@ -54,6 +54,9 @@ SHARED_APPS = [
     "django.contrib.humanize",
     "allauth",
     "allauth.account",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.github",
+    "allauth.socialaccount.providers.google",
     "mozilla_django_oidc",
     "django_htmx",
     "template_partials",
@@ -63,10 +66,19 @@ SHARED_APPS = [
     "django_celery_beat",
     "apps.accounts",
     "apps.billing",
+    # Also a tenant app (below). Its tables exist, empty, in public too, so
+    # that deleting a user or group from the public schema can cascade.
+    "guardian",
 ]
 TENANT_APPS = [
     "apps.settings",
     "apps.workflows",
+    # Object permissions live next to the objects they name: each
+    # organization's schema has its own guardian tables, whose foreign keys
+    # reach users, groups, permissions and content types in public. Dropping
+    # an organization's schema drops its object permissions with it; the
+    # public copy stays empty.
+    "guardian",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -81,6 +93,8 @@ TENANT_CREATION_FAKES_MIGRATIONS = True
 MIDDLEWARE = [
     "apps.core.middleware.TenantMiddleware",
     "apps.core.middleware.RequestSizeLimitMiddleware",
+    # Customer-scoped API calls run in one transaction under row-level security.
+    "apps.core.rls.CustomerScopeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -110,6 +124,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "apps.core.context_processors.organization",
+                "apps.accounts.context_processors.sso",
             ],
         },
     },
@@ -119,6 +134,8 @@ AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
     "allauth.account.auth_backends.AuthenticationBackend",
+    # Does nothing unless OIDC is configured (FASTN_OIDC_ISSUER).
+    "apps.accounts.oidc.FastnOIDCBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -135,11 +152,76 @@ LOGOUT_REDIRECT_URL = "/accounts/login/"
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
-ACCOUNT_EMAIL_VERIFICATION = env("ACCOUNT_EMAIL_VERIFICATION", default="optional")
+# People who sign up prove their address before they can sign in; owners made
+# by bootstrap_org and people who accept an emailed invitation already have.
+ACCOUNT_EMAIL_VERIFICATION = env("ACCOUNT_EMAIL_VERIFICATION", default="mandatory")
+ACCOUNT_CONFIRM_EMAIL_ON_GET = False
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_LOGOUT_ON_GET = False
 ACCOUNT_SESSION_REMEMBER = None
 ACCOUNT_ALLOW_REGISTRATION = env.bool("ACCOUNT_ALLOW_REGISTRATION", default=False)
 ACCOUNT_ADAPTER = "apps.accounts.adapters.AccountAdapter"
+SOCIALACCOUNT_ADAPTER = "apps.accounts.adapters.SocialAccountAdapter"
+# Email addresses that GitHub and Google vouch for count as verified.
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = True
+SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = True
+SOCIALACCOUNT_LOGIN_ON_GET = False
+SOCIALACCOUNT_STORE_TOKENS = False
+
+
+def social_providers_from_env() -> dict:
+    """GitHub and Google login, each enabled only when its client id is set."""
+    providers = {}
+    for name, scope in (("github", ["user:email"]), ("google", ["openid", "email", "profile"])):
+        client_id = env(f"{name.upper()}_CLIENT_ID", default="")
+        if client_id:
+            providers[name] = {
+                "APPS": [
+                    {"client_id": client_id, "secret": env(f"{name.upper()}_CLIENT_SECRET", default=""), "key": ""}
+                ],
+                "SCOPE": scope,
+                "VERIFIED_EMAIL": name == "google",
+            }
+    return providers
+
+
+SOCIALACCOUNT_PROVIDERS = social_providers_from_env()
+
+# --- Single sign-on (OIDC, e.g. Keycloak) and JWT bearer tokens -----------------
+# Set the issuer (e.g. https://sso.example.com/realms/acme) and the client to
+# turn on "Sign in with SSO"; endpoints come from the issuer's discovery
+# document. The API also accepts the issuer's RS256 JWTs as bearer tokens
+# when their audience is FASTN_OIDC_API_AUDIENCE (default: the client id).
+FASTN_OIDC_ISSUER = env("FASTN_OIDC_ISSUER", default="")
+FASTN_OIDC_LABEL = env("FASTN_OIDC_LABEL", default="single sign-on")
+FASTN_OIDC_API_AUDIENCE = env("FASTN_OIDC_API_AUDIENCE", default="")
+# The identity provider is chosen by the operator, and often sits on a private
+# network (an in-house Keycloak), so its discovery and JWKS calls may reach
+# private addresses; link-local and metadata addresses stay refused.
+FASTN_OIDC_ALLOW_PRIVATE_NETWORK = env.bool("FASTN_OIDC_ALLOW_PRIVATE_NETWORK", default=True)
+FASTN_OIDC_JWKS_CACHE_SECONDS = env.int("FASTN_OIDC_JWKS_CACHE_SECONDS", default=300)
+FASTN_OIDC_LEEWAY_SECONDS = env.int("FASTN_OIDC_LEEWAY_SECONDS", default=30)
+OIDC_RP_CLIENT_ID = env("OIDC_RP_CLIENT_ID", default="")
+OIDC_RP_CLIENT_SECRET = env("OIDC_RP_CLIENT_SECRET", default="")
+OIDC_RP_SIGN_ALGO = "RS256"
+OIDC_RP_SCOPES = "openid email profile"
+OIDC_USE_PKCE = True
+OIDC_TIMEOUT = 10
+OIDC_STORE_ID_TOKEN = False
+OIDC_AUTHENTICATION_CALLBACK_URL = "oidc_authentication_callback"
+OIDC_AUTHENTICATE_CLASS = "apps.accounts.oidc.FastnOIDCAuthenticationRequestView"
+OIDC_CALLBACK_CLASS = "apps.accounts.oidc.FastnOIDCCallbackView"
+LOGIN_REDIRECT_URL_FAILURE = "/accounts/login/?sso=failed"
+
+# --- Object permissions (django-guardian) ----------------------------------------
+# Fastn has no anonymous principal and keeps User free of guardian's methods.
+ANONYMOUS_USER_NAME = None
+GUARDIAN_MONKEY_PATCH_USER = False
+GUARDIAN_MONKEY_PATCH_GROUP = False
+# Object permissions are checked through apps.accounts.access (per custom
+# role's group), not through Django's user.has_perm, so guardian's backend
+# stays out of AUTHENTICATION_BACKENDS.
+SILENCED_SYSTEM_CHECKS = ["guardian.W001"]
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -267,11 +349,30 @@ FASTN_SANDBOX_DB_MAX_LIFETIME_SECONDS = env.int("FASTN_SANDBOX_DB_MAX_LIFETIME_S
 FASTN_SANDBOX_DB_ROLE_CONNECTION_LIMIT = env.int("FASTN_SANDBOX_DB_ROLE_CONNECTION_LIMIT", default=10)
 FASTN_SANDBOX_DB_WORK_MEM = env("FASTN_SANDBOX_DB_WORK_MEM", default="16MB")
 FASTN_SANDBOX_DB_TEMP_FILE_LIMIT = env("FASTN_SANDBOX_DB_TEMP_FILE_LIMIT", default="1GB")
+# Invitations to join an organization expire after this many hours.
+FASTN_INVITE_TTL_HOURS = env.int("FASTN_INVITE_TTL_HOURS", default=72)
+# Row-level security: the NOLOGIN role that customer-scoped transactions
+# switch to (see apps/core/rls.py), and whether customer-scoped API calls
+# (x-fastn-account-tenant-id) run under it.
+FASTN_CUSTOMER_SCOPE_ROLE = env("FASTN_CUSTOMER_SCOPE_ROLE", default="fastn_customer_scope")
+FASTN_CUSTOMER_SCOPE_REQUESTS = env.bool("FASTN_CUSTOMER_SCOPE_REQUESTS", default=True)
+# Data residency: a customer's region names the database alias holding its
+# customer-scoped rows and fastn.db schema (apps/core/residency.py). Extra
+# databases come from FASTN_REGION_DATABASE_URLS ("eu=postgres://…,apac=…").
+for _region, _url in env.dict("FASTN_REGION_DATABASE_URLS", default={}).items():
+    DATABASES[_region] = environ.Env.db_url_config(_url, engine="django_tenants.postgresql_backend")
+    DATABASES[_region]["CONN_MAX_AGE"] = DATABASES["default"]["CONN_MAX_AGE"]
+    DATABASES[_region]["TEST"] = {"NAME": f"{DATABASES['default']['TEST']['NAME']}_{_region}"}
+FASTN_REGION_DATABASES = {
+    region: env(f"FASTN_REGION_DATABASE_{region.upper()}", default=region if region in DATABASES else "default")
+    for region in ("us", "eu", "apac")
+}
 
 # --- REST framework -------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "apps.accounts.authentication.ApiKeyAuthentication",
+        "apps.accounts.authentication.BearerTokenAuthentication",
         "apps.accounts.authentication.SessionMemberAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["apps.accounts.permissions.HasRolePermission"],

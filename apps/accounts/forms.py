@@ -1,0 +1,54 @@
+import zoneinfo
+
+from django import forms
+
+from apps.accounts.models import Membership
+
+
+class InviteForm(forms.Form):
+    email = forms.EmailField()
+    role = forms.ChoiceField(choices=())
+    team = forms.ChoiceField(choices=(), required=False)
+
+    def __init__(self, *args, roles=(), teams=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["role"].choices = list(roles)
+        self.fields["role"].initial = "viewer"
+        self.fields["team"].choices = [("", "No team"), *teams]
+
+
+class PeopleFilterForm(forms.Form):
+    role = forms.CharField(required=False, max_length=64)
+    status = forms.ChoiceField(required=False, choices=[("", "Any status"), *Membership.Status.choices])
+    team = forms.CharField(required=False, max_length=64)
+    q = forms.CharField(required=False, max_length=100)
+
+
+class TeamForm(forms.Form):
+    name = forms.CharField(max_length=100)
+    description = forms.CharField(max_length=255, required=False)
+
+
+class GeneralForm(forms.Form):
+    name = forms.CharField(max_length=200)
+    timezone = forms.ChoiceField(choices=())
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["timezone"].choices = [(tz, tz) for tz in sorted(zoneinfo.available_timezones())]
+
+
+class EmailDomainForm(forms.Form):
+    domain = forms.CharField(max_length=253)
+    auto_approve = forms.BooleanField(required=False, label="Auto-approve")
+
+
+class AcceptInvitationForm(forms.Form):
+    password1 = forms.CharField(widget=forms.PasswordInput, label="Choose a password", strip=False)
+    password2 = forms.CharField(widget=forms.PasswordInput, label="Repeat it", strip=False)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("password1") != data.get("password2"):
+            raise forms.ValidationError("The two passwords differ.")
+        return data

@@ -41,7 +41,17 @@ class OrgFixture:
         return self.organization.slug
 
 
-def _create_org(name: str, email: str, password: str = "correct-horse-battery") -> OrgFixture:
+def _create_org(
+    name: str,
+    email: str,
+    password: str = "correct-horse-battery",
+    *,
+    plan: str = "unlimited",
+    timezone_name: str = "UTC",
+) -> OrgFixture:
+    """A committed-or-not organization. Tests' organizations default to the
+    `unlimited` plan: the suite makes many API calls per minute through the
+    same organizations, and quota tests use organizations of their own."""
     from apps.accounts.models import User
     from apps.core.models import Organization
     from apps.core.services import organization_create, organization_slug_for
@@ -50,7 +60,9 @@ def _create_org(name: str, email: str, password: str = "correct-horse-battery") 
     if stale is not None:  # left by an earlier run with --reuse-db
         stale.delete(force_drop=True)
     User.objects.filter(email__iexact=email).delete()
-    created = organization_create(name=name, owner_email=email, owner_password=password)
+    created = organization_create(
+        name=name, owner_email=email, owner_password=password, plan_slug=plan, timezone_name=timezone_name
+    )
     owner = User.objects.get(email__iexact=email)
     return OrgFixture(created.organization, owner, password, created.api_keys)
 
@@ -70,6 +82,24 @@ def django_db_setup(django_db_setup, django_db_blocker):
                 "WHERE datname = current_database() AND pid <> pg_backend_pid()"
             )
         connection.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _quota_counters_dropped_at_end():
+    """Quota counters of this test process (its own Redis prefix) are removed
+    when the session ends; levels and limits versions never expire."""
+    yield
+    try:
+        from django.conf import settings
+
+        from apps.core.redis import get_redis
+
+        client = get_redis()
+        names = list(client.scan_iter(match=f"{settings.REDIS_KEY_PREFIX}:quota:*", count=1000))
+        for start in range(0, len(names), 500):
+            client.delete(*names[start : start + 500])
+    except Exception:  # noqa: BLE001 - pure tests have no Django; Redis may be gone
+        pass
 
 
 @pytest.fixture(scope="session")
@@ -93,6 +123,37 @@ def _public_schema_after_test():
         connection.set_schema_to_public()
     except Exception:  # noqa: BLE001 - pure tests have no Django
         pass
+
+
+@pytest.fixture(autouse=True)
+def _fresh_quota_state():
+    """Quota limits cached by this process, and its Redis circuit breaker,
+    must not leak from one test into the next (rolled-back customers and
+    tiers come back with the same names)."""
+    try:
+        from apps.billing import limits, services
+    except Exception:  # noqa: BLE001 - pure tests have no Django
+        yield
+        return
+    limits.clear()
+    services.reset_state()
+    yield
+    limits.clear()
+    services.reset_state()
+
+
+@pytest.fixture
+def make_org(db):
+    """make_org(plan="free", timezone_name="UTC") → an organization of the test's own,
+    inside the test's transaction (rolled back; its Redis counters are new)."""
+
+    def make(*, plan: str = "unlimited", timezone_name: str = "UTC", name: str | None = None) -> OrgFixture:
+        suffix = uuid.uuid4().hex[:8]
+        return _create_org(
+            name or f"Org {suffix}", f"owner-{suffix}@org.test", plan=plan, timezone_name=timezone_name
+        )
+
+    return make
 
 
 @pytest.fixture
@@ -236,9 +297,11 @@ def live_org(django_db_setup, django_db_blocker):
     created: list[OrgFixture] = []
     with django_db_blocker.unblock():
 
-        def make(name: str | None = None) -> OrgFixture:
+        def make(name: str | None = None, *, plan: str = "unlimited", timezone_name: str = "UTC") -> OrgFixture:
             suffix = uuid.uuid4().hex[:8]
-            org = _create_org(name or f"Live {suffix}", f"owner-{suffix}@live.test")
+            org = _create_org(
+                name or f"Live {suffix}", f"owner-{suffix}@live.test", plan=plan, timezone_name=timezone_name
+            )
             created.append(org)
             return org
 

@@ -68,11 +68,31 @@ def _create_org(
 
 
 @pytest.fixture(scope="session")
-def django_db_setup(django_db_setup, django_db_blocker):
-    """pytest-django's test database, plus a clean end: sessions that worker
-    processes or server threads left open are ended before it is dropped."""
-    yield
+def django_db_setup(request, django_db_setup, django_db_blocker, django_db_keepdb, django_db_createdb):
+    """pytest-django's test database, plus two things it does not do.
+
+    pytest-django sets the database up only when a collected test asks for
+    `db` or the django_db marker. A run of only `live_org` / `celery_workers`
+    tests (committed data, no transaction) would otherwise talk to the
+    development database named in DATABASE_URL: the test database is set up
+    here in that case too.
+
+    And a clean end: sessions that worker processes or server threads left
+    open are ended before the database is dropped.
+    """
     from django.db import connection
+    from django.test.utils import setup_databases, teardown_databases
+
+    own_setup = None
+    if connection.settings_dict["NAME"] != connection.creation._get_test_db_name():
+        with django_db_blocker.unblock():
+            own_setup = setup_databases(
+                verbosity=request.config.option.verbose,
+                interactive=False,
+                aliases={"default"},
+                keepdb=django_db_keepdb and not django_db_createdb,
+            )
+    yield
 
     with django_db_blocker.unblock():
         connection.close()
@@ -82,6 +102,8 @@ def django_db_setup(django_db_setup, django_db_blocker):
                 "WHERE datname = current_database() AND pid <> pg_backend_pid()"
             )
         connection.close()
+        if own_setup is not None and not django_db_keepdb:
+            teardown_databases(own_setup, verbosity=request.config.option.verbose)
 
 
 @pytest.fixture(scope="session", autouse=True)

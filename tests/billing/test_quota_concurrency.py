@@ -13,7 +13,7 @@ import pytest
 pytestmark = pytest.mark.slow
 
 
-def _wait_for_a_fresh_minute(needed_seconds: float = 15) -> None:
+def _wait_for_a_fresh_minute(needed_seconds: float = 8) -> None:
     """Start well inside a minute, so that the burst cannot straddle two windows."""
     left = 60 - (time.time() % 60)
     if left < needed_seconds:

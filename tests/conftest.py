@@ -171,9 +171,7 @@ def make_org(db):
 
     def make(*, plan: str = "unlimited", timezone_name: str = "UTC", name: str | None = None) -> OrgFixture:
         suffix = uuid.uuid4().hex[:8]
-        return _create_org(
-            name or f"Org {suffix}", f"owner-{suffix}@org.test", plan=plan, timezone_name=timezone_name
-        )
+        return _create_org(name or f"Org {suffix}", f"owner-{suffix}@org.test", plan=plan, timezone_name=timezone_name)
 
     return make
 

@@ -32,45 +32,43 @@ from django.conf import settings
 from apps.core.redis import get_redis, key
 
 # KEYS: the window hashes, then the version key (last).
-# ARGV: amount, number of checks, then per check: key index, field, limit
-# (-1: none), hard (1/0), seconds to live (0: never expires).
+# ARGV[1]: the amount; ARGV[2]: the checks, "key,field,limit,hard,ttl;..." as
+# numbers (key and field are indexes into KEYS and into ARGV[3...], limit -1
+# for none, hard 1/0, ttl 0 for never); ARGV[3...]: the hash fields. Numbers
+# travel packed in one string: fewer arguments to encode on every request.
 # Returns {admitted (1/0), version, value per check}: the values after the
 # increment when admitted, the current values when refused.
 CONSUME_LUA = """
 local amount = tonumber(ARGV[1])
-local n = tonumber(ARGV[2])
+local checks = {}
+for k, f, limit, hard, ttl in string.gmatch(ARGV[2], '(%d+),(%d+),(-?%d+),(%d),(%d+)') do
+  checks[#checks + 1] = {KEYS[tonumber(k)], ARGV[2 + tonumber(f)], tonumber(limit), hard == '1', tonumber(ttl)}
+end
 local values = {}
 local refused = false
-for i = 0, n - 1 do
-  local b = 3 + i * 5
-  local k = KEYS[tonumber(ARGV[b])]
-  local v = tonumber(redis.call('HGET', k, ARGV[b + 1]) or '0')
-  values[i + 1] = v
-  local limit = tonumber(ARGV[b + 2])
-  if amount > 0 and limit >= 0 and ARGV[b + 3] == '1' and v + amount > limit then
+for i, c in ipairs(checks) do
+  local v = tonumber(redis.call('HGET', c[1], c[2]) or '0')
+  values[i] = v
+  if amount > 0 and c[4] and c[3] >= 0 and v + amount > c[3] then
     refused = true
-    redis.call('HINCRBY', k, 'r:' .. ARGV[b + 1], 1)
-    local ttl = tonumber(ARGV[b + 4])
-    if ttl > 0 then redis.call('EXPIRE', k, ttl) end
+    redis.call('HINCRBY', c[1], 'r:' .. c[2], 1)
+    if c[5] > 0 then redis.call('EXPIRE', c[1], c[5]) end
   end
 end
 local version = redis.call('GET', KEYS[#KEYS]) or '0'
 if refused then
   local out = {0, version}
-  for i = 1, n do out[#out + 1] = values[i] end
+  for i = 1, #checks do out[#out + 1] = values[i] end
   return out
 end
 local out = {1, version}
-for i = 0, n - 1 do
-  local b = 3 + i * 5
-  local k = KEYS[tonumber(ARGV[b])]
-  local v = redis.call('HINCRBY', k, ARGV[b + 1], amount)
+for i, c in ipairs(checks) do
+  local v = redis.call('HINCRBY', c[1], c[2], amount)
   if v < 0 then
-    redis.call('HSET', k, ARGV[b + 1], 0)
+    redis.call('HSET', c[1], c[2], 0)
     v = 0
   end
-  local ttl = tonumber(ARGV[b + 4])
-  if ttl > 0 then redis.call('EXPIRE', k, ttl) end
+  if c[5] > 0 then redis.call('EXPIRE', c[1], c[5]) end
   out[#out + 1] = v
 end
 return out
@@ -143,18 +141,23 @@ class ConsumeResult:
 def consume(checks: list[Check], amount: int, version_key_name: str) -> ConsumeResult:
     """Run the script: one round trip. Raises redis.RedisError when Redis is away."""
     keys: list[str] = []
-    index: dict[str, int] = {}
-    argv: list[object] = [amount, len(checks)]
+    fields: list[str] = []
+    specs: list[str] = []
     for check in checks:
-        position = index.get(check.key)
-        if position is None:
+        try:
+            key_index = keys.index(check.key) + 1
+        except ValueError:
             keys.append(check.key)
-            position = index[check.key] = len(keys)
-        argv.extend(
-            (position, check.field, -1 if check.limit is None else check.limit, 1 if check.hard else 0, check.ttl)
-        )
+            key_index = len(keys)
+        try:
+            field_index = fields.index(check.field) + 1
+        except ValueError:
+            fields.append(check.field)
+            field_index = len(fields)
+        limit = -1 if check.limit is None else check.limit
+        specs.append(f"{key_index},{field_index},{limit},{1 if check.hard else 0},{check.ttl}")
     keys.append(version_key_name)
-    raw = _consume_script()(keys=keys, args=argv)
+    raw = _consume_script()(keys=keys, args=[amount, ";".join(specs), *fields])
     version = raw[1]
     if isinstance(version, bytes):
         version = version.decode()

@@ -99,9 +99,9 @@ def _rollup_values(minute: Window, day: Window) -> dict[tuple[str, str], dict[st
     def field_for(customer: str) -> str:
         return counters.customer_field(customer) if customer else counters.ORG_FIELD
 
-    windows = UsageRollup.objects.filter(
-        window_start__in=[minute.start_datetime, day.start_datetime]
-    ).values_list("meter", "period", "window_start", "customer_external_id", "used", "rejected")
+    windows = UsageRollup.objects.filter(window_start__in=[minute.start_datetime, day.start_datetime]).values_list(
+        "meter", "period", "window_start", "customer_external_id", "used", "rejected"
+    )
     for meter, period, start, customer, used, rejected in windows:
         expected = minute.start_datetime if period == Period.MINUTE else day.start_datetime
         if start != expected:
@@ -359,9 +359,7 @@ def customer_limits_detail(*, organization, external_id: str) -> dict[str, Any]:
                 if tier is not None and dimension in tier.limits
                 else None
             ),
-            "customer": (
-                {"limit": row.limit, "enforcement": row.enforcement or None} if row is not None else None
-            ),
+            "customer": ({"limit": row.limit, "enforcement": row.enforcement or None} if row is not None else None),
             "effective": {
                 "limit": limit_value,
                 "enforcement": mode,
@@ -387,11 +385,20 @@ def customers_with_limits() -> list[dict[str, Any]]:
     for row in rows[:2000]:
         entry = grouped.setdefault(
             row.customer.external_id,
-            {"external_id": row.customer.external_id, "name": row.customer.name, "tier": row.customer.tier, "limits": []},
+            {
+                "external_id": row.customer.external_id,
+                "name": row.customer.name,
+                "tier": row.customer.tier,
+                "limits": [],
+            },
         )
         entry["limits"].append(
-            {"dimension": row.dimension, "label": Dimension(row.dimension).label, "limit": row.limit,
-             "enforcement": row.enforcement or None}
+            {
+                "dimension": row.dimension,
+                "label": Dimension(row.dimension).label,
+                "limit": row.limit,
+                "enforcement": row.enforcement or None,
+            }
         )
     return list(grouped.values())
 
@@ -403,12 +410,16 @@ def daily_history(*, organization, days: int = 14, now: float | None = None) -> 
     now = time.time() if now is None else now
     today = local_date(now, organization.timezone)
     first = today - dt.timedelta(days=days - 1)
-    table = {first + dt.timedelta(days=i): {m: 0 for m in (Meter.API_CALLS, Meter.EVENTS, Meter.EXECUTIONS)}
-             for i in range(days)}
+    table = {
+        first + dt.timedelta(days=i): {m: 0 for m in (Meter.API_CALLS, Meter.EVENTS, Meter.EXECUTIONS)}
+        for i in range(days)
+    }
     rows = UsageRollup.objects.filter(
         period=Period.DAY, customer_external_id="", day__gte=first, day__lte=today
     ).values_list("day", "meter", "used")
     for day, meter, used in rows:
         if day in table and meter in table[day]:
             table[day][meter] = used
-    return [{"day": day, **{str(k): v for k, v in values.items()}} for day, values in sorted(table.items(), reverse=True)]
+    return [
+        {"day": day, **{str(k): v for k, v in values.items()}} for day, values in sorted(table.items(), reverse=True)
+    ]

@@ -265,7 +265,9 @@ def _count(organization, meter: str, customer, amount: int, now: float, *, fail_
         raise _exceeded(usages, amount, now)
     decision = QuotaDecision(meter=meter, amount=amount, usages=usages, checked_at=now)
     crossed = [
-        u for u in usages if u.limit is not None and u.enforcement != Enforcement.HARD_BLOCK and u.used - amount <= u.limit < u.used
+        u
+        for u in usages
+        if u.limit is not None and u.enforcement != Enforcement.HARD_BLOCK and u.used - amount <= u.limit < u.used
     ]
     if crossed:
         _limits_reached(organization, crossed, now)
@@ -348,9 +350,7 @@ def _counters_unavailable(organization, meter: str, exc: Exception | None, now: 
         # Once per organization and minute in this process; the notice's
         # unique key makes it once per minute across processes.
         reason = f"{type(exc).__name__}: {exc}" if exc is not None else "circuit open after a recent failure"
-        logger.warning(
-            "Quota counters unavailable for %s (%s); failing %s. %s", organization.slug, meter, mode, reason
-        )
+        logger.warning("Quota counters unavailable for %s (%s); failing %s. %s", organization.slug, meter, mode, reason)
         _record_outage(organization, meter, mode, reason, window)
     if mode == "closed":
         raise QuotaUnavailable(headers={"Retry-After": str(max(1, int(settings.FASTN_QUOTA_REDIS_RETRY_SECONDS)))})
@@ -376,7 +376,11 @@ def _record_outage(organization, meter: str, mode: str, reason: str, window: Win
                     resource_type="billing",
                     resource_id=meter,
                     outcome=AuditEvent.Outcome.ERROR,
-                    changes={"fail_mode": mode, "reason": reason[:300], "window_start": window.start_datetime.isoformat()},
+                    changes={
+                        "fail_mode": mode,
+                        "reason": reason[:300],
+                        "window_start": window.start_datetime.isoformat(),
+                    },
                 )
         except IntegrityError:
             pass  # another process recorded this minute's outage
@@ -522,9 +526,7 @@ def _limits_changed(organization, external_id: str | None = None) -> None:
     transaction.on_commit(bump)
 
 
-def customer_tier_create(
-    *, actor, slug: str, name: str, description: str = "", limits: dict, enforcement: dict
-) -> Any:
+def customer_tier_create(*, actor, slug: str, name: str, description: str = "", limits: dict, enforcement: dict) -> Any:
     from apps.metering.models import CustomerTier
     from apps.settings.services import audit_record
 
@@ -565,7 +567,10 @@ def customer_tier_update(*, actor, slug: str, **fields: Any):
         tier = customer_tier_get(slug=slug)
         tier = type(tier).objects.select_for_update().get(pk=tier.pk)
         limits = fields.get("limits", tier.limits)
-        enforcement = fields.get("enforcement", tier.enforcements)
+        enforcement = fields.get("enforcement")
+        if enforcement is None:
+            # New limits without modes keep the modes of the dimensions still limited.
+            enforcement = {d: mode for d, mode in tier.enforcements.items() if d in limits}
         limits, enforcement = _clean_limits(limits, enforcement)
         changes: dict[str, Any] = {}
         for attr, value in (
@@ -645,9 +650,7 @@ def customer_limits_clear(*, actor, external_id: str) -> None:
     customer = customer_get(external_id=external_id)
     deleted, _ = CustomerLimit.objects.filter(customer=customer).delete()
     if deleted:
-        audit_record(
-            actor=actor, action="customer_limits.delete", resource_type="customer", resource_id=external_id
-        )
+        audit_record(actor=actor, action="customer_limits.delete", resource_type="customer", resource_id=external_id)
         _limits_changed(actor.organization, external_id)
 
 

@@ -152,3 +152,16 @@ def gunicorn_url(django_db_setup, django_db_blocker):
         proc.wait(10)
     except subprocess.TimeoutExpired:
         proc.kill()
+
+
+@pytest.fixture
+def owner_api(api, role_key):
+    """owner_api(org, customer=None) → an API client with an Owner key (default keys act as Admin)."""
+    keys: dict = {}
+
+    def make(org, *, customer: str | None = None):
+        if org.slug not in keys:
+            keys[org.slug] = role_key(org, "owner", "live")
+        return api(org, key=keys[org.slug], customer=customer)
+
+    return make

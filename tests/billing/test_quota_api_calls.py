@@ -210,7 +210,9 @@ def eager_tasks():
 def test_notify_lets_calls_through_and_emails_owners_and_admins_once_per_window(
     api, quota_org, add_member, eager_tasks, mailoutbox, django_capture_on_commit_callbacks
 ):
-    org = quota_org({"api_calls_per_minute": 2, "api_calls_per_day": 1000}, enforcements={"api_calls_per_minute": "notify"})
+    org = quota_org(
+        {"api_calls_per_minute": 2, "api_calls_per_day": 1000}, enforcements={"api_calls_per_minute": "notify"}
+    )
     admin = add_member(org, "admin")
     add_member(org, "developer")
     client = api(org)
@@ -354,7 +356,10 @@ def test_an_override_can_lift_a_limit_or_change_its_mode(api, quota_org, custome
     customer_tier_create(actor=actor, slug="small", name="Small", limits={"api_calls_per_minute": 1}, enforcement={})
     customer_limits_set(actor=actor, external_id="free-pass", limits={"api_calls_per_minute": None}, enforcement={})
     customer_limits_set(
-        actor=actor, external_id="soft-one", limits={"api_calls_per_minute": 1}, enforcement={"api_calls_per_minute": "soft"}
+        actor=actor,
+        external_id="soft-one",
+        limits={"api_calls_per_minute": 1},
+        enforcement={"api_calls_per_minute": "soft"},
     )
     with time_machine.travel(dt.datetime(2026, 3, 10, 9, 0, 5, tzinfo=UTC), tick=False):
         assert [api(org, customer="free-pass").get("/api/v1/customers").status_code for _ in range(4)] == [200] * 4
@@ -408,6 +413,4 @@ def test_a_customer_of_another_organization_gets_no_limits_here(api, quota_org, 
     with time_machine.travel(dt.datetime(2026, 3, 10, 9, 0, 5, tzinfo=UTC), tick=False):
         assert api(first, customer="shared-name").get("/api/v1/customers").status_code == 200
         assert api(first, customer="shared-name").get("/api/v1/customers").status_code == 429
-        assert [api(second, customer="shared-name").get("/api/v1/customers").status_code for _ in range(3)] == [
-            200
-        ] * 3
+        assert [api(second, customer="shared-name").get("/api/v1/customers").status_code for _ in range(3)] == [200] * 3

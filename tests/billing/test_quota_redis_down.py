@@ -30,9 +30,7 @@ def _outage_audits(in_org, org):
     return list(AuditEvent.objects.filter(action="quota.counters_unavailable"))
 
 
-def test_fail_open_lets_calls_through_uncounted_and_audits_once_per_minute(
-    api, quota_org, counters_on, in_org, caplog
-):
+def test_fail_open_lets_calls_through_uncounted_and_audits_once_per_minute(api, quota_org, counters_on, in_org, caplog):
     org = quota_org({"api_calls_per_minute": 1})
     counters_on.stop()
     with time_machine.travel(dt.datetime(2026, 3, 10, 9, 0, 5, tzinfo=UTC), tick=False) as traveller:

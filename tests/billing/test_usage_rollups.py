@@ -198,4 +198,3 @@ def test_beat_installs_the_schedule_in_its_database_scheduler(settings):
     assert task.task == "billing.usage_rollup_all"
     assert task.interval.every == 60 and task.interval.period == "seconds"
     assert task.enabled
-

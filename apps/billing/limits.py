@@ -10,6 +10,10 @@ the billing services drops this process's copies at once and bumps the
 organization's version in Redis; other processes see the new version in the
 answer of their next quota check and drop theirs, so at most one request per
 process runs on the old limits.
+
+Changes made elsewhere — a customer created after calls already named it, or
+moved to another tier through the customers API — apply when the cached
+entry expires, within FASTN_QUOTA_LIMITS_CACHE_SECONDS.
 """
 
 from __future__ import annotations

@@ -66,6 +66,8 @@ class Snapshot:
         found: set[str] = set()
         for fields in self.values.values():
             for name in fields:
+                # Refusals count too: a customer whose every call was refused is one to see.
+                name = name.removeprefix(counters.REFUSED_PREFIX)
                 if name.startswith(counters.CUSTOMER_FIELD_PREFIX):
                     found.add(name[len(counters.CUSTOMER_FIELD_PREFIX) :])
         return found

@@ -79,6 +79,7 @@ TIER_SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 SOFT_HEADER = "X-Fastn-Quota-Soft"
 NOTIFY_HEADER = "X-Fastn-Quota-Notify"
 UNCOUNTED_HEADER = "X-Fastn-Quota"
+MAX_EXTERNAL_ID = 255  # settings.Customer.external_id
 
 
 # --- Decisions ---------------------------------------------------------------------------
@@ -185,10 +186,7 @@ def quota_consume(
     if amount < 0 or (amount == 0 and meter in WINDOWED_METERS):
         raise ValueError("Consume a positive amount; use quota_release to give some back.")
     now = time.time() if now is None else now
-    customer = None
-    if customer_external_id:
-        customer = limits_cache.cached_customer_limits(organization, customer_external_id)
-    return _count(organization, meter, customer, amount, now)
+    return _count(organization, meter, _customer_limits(organization, customer_external_id), amount, now)
 
 
 def quota_release(*, organization, meter: str, customer_external_id: str | None = None, amount: int = 1) -> None:
@@ -201,13 +199,9 @@ def quota_release(*, organization, meter: str, customer_external_id: str | None 
         raise ValueError(f"Only levels ({', '.join(sorted(LEVEL_METERS))}) can be released.")
     if amount <= 0:
         raise ValueError("Release a positive amount.")
-    customer = None
-    if customer_external_id:
-        customer = limits_cache.cached_customer_limits(organization, customer_external_id)
-    try:
-        _count(organization, meter, customer, -amount, time.time(), fail_open=True)
-    except QuotaUnavailable:  # pragma: no cover - fail_open=True never raises it
-        pass
+    _count(
+        organization, meter, _customer_limits(organization, customer_external_id), -amount, time.time(), fail_open=True
+    )
 
 
 def quota_levels_set(*, organization, meter: str, organization_value: int, customers: dict[str, int]) -> None:
@@ -217,6 +211,14 @@ def quota_levels_set(*, organization, meter: str, organization_value: int, custo
     values = {counters.ORG_FIELD: organization_value}
     values.update({counters.customer_field(ext): value for ext, value in customers.items()})
     counters.set_levels(organization.pk, meter, values)
+
+
+def _customer_limits(organization, external_id: str | None):
+    """The customer's limits, or None: no customer named, no such customer, or an
+    id no customer can have (longer than an external_id may be: not looked up)."""
+    if not external_id or len(external_id) > MAX_EXTERNAL_ID:
+        return None
+    return limits_cache.cached_customer_limits(organization, external_id)
 
 
 def _checks_for(organization, meter: str, customer, now: float):

@@ -414,3 +414,36 @@ def test_a_customer_of_another_organization_gets_no_limits_here(api, quota_org, 
         assert api(first, customer="shared-name").get("/api/v1/customers").status_code == 200
         assert api(first, customer="shared-name").get("/api/v1/customers").status_code == 429
         assert [api(second, customer="shared-name").get("/api/v1/customers").status_code for _ in range(3)] == [200] * 3
+
+
+def test_a_customer_header_longer_than_any_external_id_is_counted_for_the_organization_only(api, quota_org):
+    org = quota_org({"api_calls_per_minute": 100})
+    with time_machine.travel(dt.datetime(2026, 3, 10, 9, 0, 5, tzinfo=UTC), tick=False):
+        response = api(org, customer="x" * 5000).get("/api/v1/customers")
+        usage = api(org).get("/api/v1/usage").json()
+    assert response.status_code == 200
+    assert usage["quotas"]["api_calls_per_minute"]["used"] == 1 and usage["customers"] == []
+
+
+def test_a_customer_notify_limit_emails_the_organizations_owners_once(
+    api, quota_org, customer_in, system_actor, in_org, eager_tasks, mailoutbox, django_capture_on_commit_callbacks
+):
+    from apps.billing.services import customer_tier_create
+
+    org = quota_org({"api_calls_per_minute": 100})
+    customer_in(org, "chatty", tier="watched")
+    in_org(org)
+    customer_tier_create(
+        actor=system_actor(org),
+        slug="watched",
+        name="Watched",
+        limits={"api_calls_per_minute": 1},
+        enforcement={"api_calls_per_minute": "notify"},
+    )
+    with time_machine.travel(dt.datetime(2026, 3, 10, 9, 0, 5, tzinfo=UTC), tick=False):
+        with django_capture_on_commit_callbacks(execute=True):
+            statuses = [api(org, customer="chatty").get("/api/v1/customers").status_code for _ in range(4)]
+    assert statuses == [200] * 4
+    (message,) = mailoutbox
+    assert message.to == [org.owner.email]
+    assert "customer chatty" in message.subject

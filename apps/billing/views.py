@@ -91,7 +91,10 @@ def tiers(request: HttpRequest) -> HttpResponse:
     """GET ?edit=<slug>: the tier form filled in; POST: create a tier."""
     if request.method == "GET":
         slug = request.GET.get("edit", "")
-        tier = services.customer_tier_get(slug=slug) if slug else None
+        try:
+            tier = services.customer_tier_get(slug=slug) if slug else None
+        except FastnError as exc:
+            return _render(request, _context(request, tier_error=exc.message), "tiers", status=exc.status)
         return _render(request, _context(request, tier_form=TierForm(tier=tier), editing=tier), "tiers")
     form = TierForm(request.POST)
     if not form.is_valid():
@@ -115,7 +118,10 @@ def tiers(request: HttpRequest) -> HttpResponse:
 @require_POST
 @dashboard_view(Resource.BILLING, "edit")
 def tier_update(request: HttpRequest, slug: str) -> HttpResponse:
-    tier = services.customer_tier_get(slug=slug)
+    try:
+        tier = services.customer_tier_get(slug=slug)
+    except FastnError as exc:
+        return _render(request, _context(request, tier_error=exc.message), "tiers", status=exc.status)
     form = TierForm(request.POST, tier=tier)
     if not form.is_valid():
         return _render(request, _context(request, tier_form=form, editing=tier), "tiers", status=400)

@@ -225,3 +225,12 @@ def test_the_billing_page_shows_stale_figures_when_redis_is_away(client, make_or
     response = _page(client, org)
     assert response.status_code == 200
     assert "Live counters are unavailable" in response.content.decode()
+
+
+def test_an_unknown_tier_is_a_404_message_not_an_error_page(client, make_org):
+    org = make_org()
+    client.force_login(org.owner)
+    edit = _htmx(client, org, "tiers/?edit=ghost", method="get")
+    assert edit.status_code == 404 and "No customer tier" in edit.content.decode()
+    assert _htmx(client, org, "tiers/ghost/", {"name": "X"}).status_code == 404
+    assert _htmx(client, org, "tiers/ghost/delete").status_code == 404

@@ -136,6 +136,16 @@ def org_b(django_db_setup, django_db_blocker) -> OrgFixture:
         return _create_org("Beta Corp", "owner@beta.test")
 
 
+@pytest.fixture(scope="session")
+def spare_orgs(django_db_setup, django_db_blocker) -> list[OrgFixture]:
+    """Three committed organizations that tests may reconfigure inside their
+    transaction (plan, time zone: rolled back), for tests that need
+    organizations of their own without paying for a new schema each time."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    with django_db_blocker.unblock():
+        return [_create_org(f"Spare {worker} {i}", f"owner-spare-{worker}-{i}@spare.test") for i in range(3)]
+
+
 @pytest.fixture(autouse=True)
 def _public_schema_after_test():
     yield

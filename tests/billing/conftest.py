@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import socket
 import subprocess
@@ -13,6 +14,42 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent.parent
+
+
+@pytest.fixture
+def make_org(db, spare_orgs):
+    """make_org(plan="free", timezone_name="UTC") → an organization of the test's own.
+
+    Billing tests need organizations whose counters start at zero. Cloning a
+    schema per test is slow, so this hands out the session's spare
+    organizations (up to three per test): their plan and time zone are set
+    inside the test's transaction (rolled back), their Redis counters are
+    deleted, and this process's cached limits are forgotten.
+    """
+    from apps.billing import counters, limits
+    from apps.core.models import Organization
+
+    handed: list = []
+
+    def make(*, plan: str = "unlimited", timezone_name: str = "UTC", name: str | None = None):
+        from apps.billing.models import Plan
+
+        if len(handed) == len(spare_orgs):
+            raise RuntimeError(f"A billing test may use at most {len(spare_orgs)} organizations.")
+        spare = spare_orgs[len(handed)]
+        Organization.objects.filter(pk=spare.organization.pk).update(
+            plan=Plan.objects.get(slug=plan), timezone=timezone_name
+        )
+        counters.delete_organization_counters(spare.organization.pk)
+        limits.forget(spare.organization)
+        organization = Organization.objects.select_related("plan").get(pk=spare.organization.pk)
+        org = dataclasses.replace(spare, organization=organization)
+        handed.append(org)
+        return org
+
+    yield make
+    for org in handed:
+        counters.delete_organization_counters(org.organization.pk)
 
 
 @pytest.fixture

@@ -153,3 +153,21 @@ def test_a_limit_of_zero_blocks_everything(quota_org, consume):
     with time_machine.travel(NOON, tick=False), pytest.raises(QuotaExceeded) as blocked:
         consume(org, "events")
     assert blocked.value.used == 0 and blocked.value.limit == 0
+
+
+def test_window_counters_expire_after_their_window_and_levels_do_not(quota_org, consume):
+    from apps.billing import counters
+    from apps.billing.quotas import day_window, minute_window
+
+    org = quota_org({"api_calls_per_minute": 100})
+    now = dt.datetime.now(UTC).timestamp()
+    with time_machine.travel(now, tick=False):
+        consume(org, "api_calls")
+        consume(org, "api_calls")
+        consume(org, "connections")
+    client = counters.client()
+    minute_ttl = client.ttl(counters.hash_key(org.organization.pk, "api_calls", minute_window(now).token))
+    day_ttl = client.ttl(counters.hash_key(org.organization.pk, "api_calls", day_window(now, "UTC").token))
+    assert counters.MINUTE_KEEP_SECONDS < minute_ttl <= counters.MINUTE_KEEP_SECONDS + 60
+    assert counters.DAY_KEEP_SECONDS < day_ttl <= counters.DAY_KEEP_SECONDS + 86_400
+    assert client.ttl(counters.hash_key(org.organization.pk, "connections", "t")) == -1

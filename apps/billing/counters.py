@@ -91,6 +91,11 @@ def customer_field(external_id: str) -> str:
     return CUSTOMER_FIELD_PREFIX + external_id
 
 
+def organization_key_prefix(organization_pk: int) -> str:
+    """`<prefix>:quota:{<pk>}:`, the start of every quota key of an organization."""
+    return f"{settings.REDIS_KEY_PREFIX}:quota:{{{organization_pk}}}:"
+
+
 def hash_key(organization_pk: int, meter: str, token: str) -> str:
     return key("quota", f"{{{organization_pk}}}", meter, token)
 

@@ -74,6 +74,10 @@ DIMENSIONS: dict[str, DimensionSpec] = {
         DimensionSpec(Dimension.STORAGE_BYTES, Meter.STORAGE_BYTES, Period.TOTAL),
     )
 }
+# Plain strings for the hot path: enum members compare and hash slower than str.
+METER_VALUES = frozenset(Meter.values)
+HARD_BLOCK = Enforcement.HARD_BLOCK.value
+DIMENSION_PERIODS: dict[str, str] = {name: spec.period.value for name, spec in DIMENSIONS.items()}
 # Display order: the order of the quota table in the dashboard and in /usage.
 DIMENSION_ORDER: tuple[str, ...] = tuple(DIMENSIONS)
 

@@ -53,13 +53,15 @@ from apps.billing.exceptions import QuotaExceeded, QuotaUnavailable, TierExists,
 from apps.billing.models import validate_enforcements, validate_limits
 from apps.billing.quotas import (
     DIMENSION_ORDER,
+    DIMENSION_PERIODS,
     DIMENSIONS,
+    HARD_BLOCK,
     LEVEL_METERS,
     METER_DIMENSIONS,
+    METER_VALUES,
     WINDOWED_METERS,
     Dimension,
     Enforcement,
-    Meter,
     Period,
     Window,
     day_window,
@@ -181,7 +183,7 @@ def quota_consume(
     Returns the decision otherwise. One Redis round trip; no query while the
     customer's limits are cached.
     """
-    if meter not in Meter.values:
+    if meter not in METER_VALUES:
         raise ValueError(f"Unknown meter {meter!r}.")
     if amount < 0 or (amount == 0 and meter in WINDOWED_METERS):
         raise ValueError("Consume a positive amount; use quota_release to give some back.")
@@ -225,25 +227,21 @@ def _checks_for(organization, meter: str, customer, now: float):
     """The counters a unit of `meter` touches: the organization's, and the customer's when known."""
     tz_name = organization.timezone
     plan = organization.plan
+    key_prefix = counters.organization_key_prefix(organization.pk) + meter + ":"
+    customer_field = counters.customer_field(customer.external_id) if customer is not None else None
     planned: list[tuple[str, str, str | None, int | None, str, Window]] = []
+    checks: list[counters.Check] = []
     for dimension in METER_DIMENSIONS[meter]:
-        window = window_for(DIMENSIONS[dimension].period, now, tz_name)
-        planned.append(
-            (dimension, SCOPE_ORGANIZATION, None, plan.limits.get(dimension), plan.enforcement_for(dimension), window)
-        )
+        window = window_for(DIMENSION_PERIODS[dimension], now, tz_name)
+        hash_key = key_prefix + window.token
+        ttl = _ttl(window, now)
+        limit, mode = plan.limits.get(dimension), plan.enforcement_for(dimension)
+        planned.append((dimension, SCOPE_ORGANIZATION, None, limit, mode, window))
+        checks.append(counters.Check(hash_key, counters.ORG_FIELD, limit, mode == HARD_BLOCK, ttl))
         if customer is not None:
             limit, mode = customer.get(dimension)
             planned.append((dimension, SCOPE_CUSTOMER, customer.external_id, limit, mode, window))
-    checks = [
-        counters.Check(
-            key=counters.hash_key(organization.pk, meter, window.token),
-            field=counters.ORG_FIELD if scope == SCOPE_ORGANIZATION else counters.customer_field(ext),
-            limit=limit,
-            hard=mode == Enforcement.HARD_BLOCK,
-            ttl=_ttl(window, now),
-        )
-        for dimension, scope, ext, limit, mode, window in planned
-    ]
+            checks.append(counters.Check(hash_key, customer_field, limit, mode == HARD_BLOCK, ttl))
     return planned, checks
 
 
@@ -267,9 +265,7 @@ def _count(organization, meter: str, customer, amount: int, now: float, *, fail_
         raise _exceeded(usages, amount, now)
     decision = QuotaDecision(meter=meter, amount=amount, usages=usages, checked_at=now)
     crossed = [
-        u
-        for u in usages
-        if u.limit is not None and u.enforcement != Enforcement.HARD_BLOCK and u.used - amount <= u.limit < u.used
+        u for u in usages if u.limit is not None and u.enforcement != HARD_BLOCK and u.used - amount <= u.limit < u.used
     ]
     if crossed:
         _limits_reached(organization, crossed, now)

@@ -7,6 +7,11 @@ import pytest
 pytestmark = [pytest.mark.browser]
 
 
+def settled(page):
+    """Wait until htmx has swapped and wired new content (a click before that submits natively)."""
+    page.wait_for_function("() => !document.querySelector('.htmx-swapping, .htmx-settling, .htmx-request')")
+
+
 def sign_in(page, web_server, org):
     page.goto(f"{web_server}/accounts/login/")
     page.fill("input[name=login]", org.owner.email)
@@ -41,14 +46,17 @@ def test_owner_reads_quotas_adds_a_tier_and_customizes_a_customer(page, web_serv
     page.select_option("#tier-form select[name=mode_api_calls_per_minute]", "soft")
     page.click("#tier-form button[type=submit]")
     page.locator("text=Tier Gold created.").wait_for()
+    settled(page)
     assert "API calls per minute: 5 · Soft" in page.locator("#tiers-table").inner_text()
 
     page.fill("#customer-limits-panel input[name=customer]", "acme")
     page.click("#customer-limits-panel >> text=Show limits")
     page.locator("#customer-limits-form").wait_for()
+    settled(page)
     page.fill("#customer-limits-form input[name=limit_api_calls_per_minute]", "8")
     page.click("#customer-limits-form >> text=Save limits")
     page.locator("text=Limits of acme saved.").wait_for()
+    settled(page)
     effective = page.locator("#customer-limits-form tr[data-dimension=api_calls_per_minute]").inner_text()
     assert "8" in effective and "customer" in effective and "soft" in effective
 

@@ -67,6 +67,7 @@ format:
 
 bench: install services  ## Benchmarks (figures printed and appended to bench/RESULTS.md)
 	$(PY) bench/tenant_create.py
+	$(PY) bench/quota_check.py
 
 clean:
 	rm -rf $(VENV) node_modules static/vendor staticfiles

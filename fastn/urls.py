@@ -18,6 +18,7 @@ api_v1 = [
     path("", include("apps.settings.urls_api")),
     path("", include("apps.workflows.urls_api")),
     path("", include("apps.accounts.urls_api")),
+    path("", include("apps.billing.urls_api")),
 ]
 
 urlpatterns = [

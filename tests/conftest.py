@@ -41,7 +41,17 @@ class OrgFixture:
         return self.organization.slug
 
 
-def _create_org(name: str, email: str, password: str = "correct-horse-battery") -> OrgFixture:
+def _create_org(
+    name: str,
+    email: str,
+    password: str = "correct-horse-battery",
+    *,
+    plan: str = "unlimited",
+    timezone_name: str = "UTC",
+) -> OrgFixture:
+    """A committed-or-not organization. Tests' organizations default to the
+    `unlimited` plan: the suite makes many API calls per minute through the
+    same organizations, and quota tests use organizations of their own."""
     from apps.accounts.models import User
     from apps.core.models import Organization
     from apps.core.services import organization_create, organization_slug_for
@@ -50,30 +60,40 @@ def _create_org(name: str, email: str, password: str = "correct-horse-battery") 
     if stale is not None:  # left by an earlier run with --reuse-db
         stale.delete(force_drop=True)
     User.objects.filter(email__iexact=email).delete()
-    created = organization_create(name=name, owner_email=email, owner_password=password)
+    created = organization_create(
+        name=name, owner_email=email, owner_password=password, plan_slug=plan, timezone_name=timezone_name
+    )
     owner = User.objects.get(email__iexact=email)
     return OrgFixture(created.organization, owner, password, created.api_keys)
 
 
 @pytest.fixture(scope="session")
-def django_db_setup(django_db_setup, django_db_blocker, django_db_keepdb, django_db_createdb):
-    """pytest-django's test database, plus a clean end: sessions that worker
-    processes or server threads left open are ended before it is dropped."""
-    from django.db import connection as default_connection
+def django_db_setup(request, django_db_setup, django_db_blocker, django_db_keepdb, django_db_createdb):
+    """pytest-django's test database, plus two things it does not do.
+
+    pytest-django sets the database up only when a collected test asks for
+    `db` or the django_db marker. A run of only `live_org` / `celery_workers`
+    tests (committed data, no transaction; the browser tests run alone) would
+    otherwise talk to the development database named in DATABASE_URL: the
+    test database is set up here in that case too.
+
+    And a clean end: fastn.db roles are dropped (roles belong to the whole
+    cluster), and sessions that worker processes or server threads left open
+    are ended before the database is dropped.
+    """
+    from django.db import connection
     from django.test.utils import setup_databases, teardown_databases
 
     own_setup = None
-    if default_connection.settings_dict["NAME"] != default_connection.settings_dict["TEST"]["NAME"]:
-        # pytest-django creates the test database only when a collected test is
-        # marked django_db (or uses `db`). Tests that only use org_a, live_org
-        # or celery_workers (the browser tests run alone) would otherwise write
-        # to the development database.
+    if connection.settings_dict["NAME"] != connection.creation._get_test_db_name():
         with django_db_blocker.unblock():
             own_setup = setup_databases(
-                verbosity=0, interactive=False, aliases={"default"}, keepdb=django_db_keepdb and not django_db_createdb
+                verbosity=request.config.option.verbose,
+                interactive=False,
+                aliases={"default"},
+                keepdb=django_db_keepdb and not django_db_createdb,
             )
     yield
-    from django.db import connection
 
     with django_db_blocker.unblock():
         _sandbox_db_cleanup()
@@ -85,7 +105,7 @@ def django_db_setup(django_db_setup, django_db_blocker, django_db_keepdb, django
             )
         connection.close()
         if own_setup is not None and not django_db_keepdb:
-            teardown_databases(own_setup, verbosity=0)
+            teardown_databases(own_setup, verbosity=request.config.option.verbose)
 
 
 def _sandbox_db_cleanup() -> None:
@@ -101,6 +121,24 @@ def _sandbox_db_cleanup() -> None:
     admin_close_all()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _quota_counters_dropped_at_end():
+    """Quota counters of this test process (its own Redis prefix) are removed
+    when the session ends; levels and limits versions never expire."""
+    yield
+    try:
+        from django.conf import settings
+
+        from apps.core.redis import get_redis
+
+        client = get_redis()
+        names = list(client.scan_iter(match=f"{settings.REDIS_KEY_PREFIX}:quota:*", count=1000))
+        for start in range(0, len(names), 500):
+            client.delete(*names[start : start + 500])
+    except Exception:  # noqa: BLE001 - pure tests have no Django; Redis may be gone
+        pass
+
+
 @pytest.fixture(scope="session")
 def org_a(django_db_setup, django_db_blocker) -> OrgFixture:
     with django_db_blocker.unblock():
@@ -113,6 +151,16 @@ def org_b(django_db_setup, django_db_blocker) -> OrgFixture:
         return _create_org("Beta Corp", "owner@beta.test")
 
 
+@pytest.fixture(scope="session")
+def spare_orgs(django_db_setup, django_db_blocker) -> list[OrgFixture]:
+    """Three committed organizations that tests may reconfigure inside their
+    transaction (plan, time zone: rolled back), for tests that need
+    organizations of their own without paying for a new schema each time."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    with django_db_blocker.unblock():
+        return [_create_org(f"Spare {worker} {i}", f"owner-spare-{worker}-{i}@spare.test") for i in range(3)]
+
+
 @pytest.fixture(autouse=True)
 def _public_schema_after_test():
     yield
@@ -122,6 +170,35 @@ def _public_schema_after_test():
         connection.set_schema_to_public()
     except Exception:  # noqa: BLE001 - pure tests have no Django
         pass
+
+
+@pytest.fixture(autouse=True)
+def _fresh_quota_state():
+    """Quota limits cached by this process, and its Redis circuit breaker,
+    must not leak from one test into the next (rolled-back customers and
+    tiers come back with the same names)."""
+    try:
+        from apps.billing import limits, services
+    except Exception:  # noqa: BLE001 - pure tests have no Django
+        yield
+        return
+    limits.clear()
+    services.reset_state()
+    yield
+    limits.clear()
+    services.reset_state()
+
+
+@pytest.fixture
+def make_org(db):
+    """make_org(plan="free", timezone_name="UTC") → an organization of the test's own,
+    inside the test's transaction (rolled back; its Redis counters are new)."""
+
+    def make(*, plan: str = "unlimited", timezone_name: str = "UTC", name: str | None = None) -> OrgFixture:
+        suffix = uuid.uuid4().hex[:8]
+        return _create_org(name or f"Org {suffix}", f"owner-{suffix}@org.test", plan=plan, timezone_name=timezone_name)
+
+    return make
 
 
 @pytest.fixture
@@ -268,9 +345,11 @@ def live_org(django_db_setup, django_db_blocker):
 
         assert not _conn.in_atomic_block, f"a transaction is open before the test: {_conn.savepoint_ids}"
 
-        def make(name: str | None = None) -> OrgFixture:
+        def make(name: str | None = None, *, plan: str = "unlimited", timezone_name: str = "UTC") -> OrgFixture:
             suffix = uuid.uuid4().hex[:8]
-            org = _create_org(name or f"Live {suffix}", f"owner-{suffix}@live.test")
+            org = _create_org(
+                name or f"Live {suffix}", f"owner-{suffix}@live.test", plan=plan, timezone_name=timezone_name
+            )
             created.append(org)
             return org
 

@@ -15,15 +15,17 @@ from django_tenants.clone import CloneSchema
 from django_tenants.utils import schema_exists
 from psycopg import sql
 
-_installed_for: set[str] = set()
-
 
 def _ensure_clone_function() -> None:
-    database = connection.settings_dict["NAME"]
-    if database in _installed_for:
-        return
+    # Asked of the database each time (a catalog lookup, well under a
+    # millisecond): an installation made inside a transaction that was then
+    # rolled back (a failed creation, a test) is gone again, so remembering
+    # it per process would break every later creation.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_proc WHERE proname = 'clone_schema' AND pronamespace = 'public'::regnamespace")
+        if cursor.fetchone() is not None:
+            return
     CloneSchema()._create_clone_schema_function()
-    _installed_for.add(database)
 
 
 def clone_schema_into(base_schema: str, new_schema: str) -> None:

@@ -7,6 +7,7 @@ org_patterns = [
     path("integrations/", views.integrations, name="integrations"),
     path("widgets/", views.widgets, name="widgets"),
     path("activity/", views.activity, name="activity"),
+    path("settings/billing/", include("apps.billing.urls")),
     path("settings/", include("apps.settings.urls")),
 ]
 

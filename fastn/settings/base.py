@@ -79,6 +79,9 @@ TENANT_APPS = [
     # an organization's schema drops its object permissions with it; the
     # public copy stays empty.
     "guardian",
+    # Billing's per-organization tables (tiers, customer limits, rollups,
+    # notices); plans stay shared in apps.billing.
+    "apps.metering",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -106,6 +109,7 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "apps.core.middleware.ApiExceptionMiddleware",
+    "apps.billing.middleware.QuotaHeadersMiddleware",
 ]
 
 ROOT_URLCONF = "fastn.urls"
@@ -125,6 +129,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "apps.core.context_processors.organization",
                 "apps.accounts.context_processors.sso",
+                "apps.billing.context_processors.credits",
             ],
         },
     },
@@ -279,6 +284,19 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = 2
 CELERY_REDIS_SOCKET_TIMEOUT = 5
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Fixed platform jobs are declared here, in code: the DatabaseScheduler copies
+# them into its tables when beat starts, so they cannot be lost with a
+# database reset, and a deployment changes them in review like any code.
+# (Per-customer schedules of workflows are rows the triggers app manages.)
+CELERY_BEAT_SCHEDULE = {
+    "billing-usage-rollup": {
+        "task": "billing.usage_rollup_all",
+        "schedule": 60.0,
+        # A tick that waited longer than its interval is dropped: the next one
+        # copies the same (and newer) counters anyway.
+        "options": {"queue": "standard", "expires": 55},
+    },
+}
 CELERY_TASK_TENANT_CACHE_SECONDS = 30
 
 # Per-queue time limits (seconds): the tier's longest allowed run plus grace.
@@ -368,6 +386,23 @@ FASTN_REGION_DATABASES = {
     for region in ("us", "eu", "apac")
 }
 
+# --- Quotas (apps.billing) ------------------------------------------------------------
+# What the API does when the Redis counters are unreachable: "open" lets calls
+# through uncounted (logged, audited once a minute per organization);
+# "closed" answers 503.
+FASTN_QUOTA_FAIL_MODE = env("FASTN_QUOTA_FAIL_MODE", default="open")
+if FASTN_QUOTA_FAIL_MODE not in ("open", "closed"):
+    raise ValueError("FASTN_QUOTA_FAIL_MODE must be 'open' or 'closed'.")
+# The Redis holding the counters (default: REDIS_URL).
+FASTN_QUOTA_REDIS_URL = env("FASTN_QUOTA_REDIS_URL", default="")
+# After a Redis failure, skip it for this long instead of making every request wait.
+FASTN_QUOTA_REDIS_RETRY_SECONDS = env.float("FASTN_QUOTA_REDIS_RETRY_SECONDS", default=2.0)
+# How long a process keeps a customer's limits (changes made here apply at once).
+FASTN_QUOTA_LIMITS_CACHE_SECONDS = env.float("FASTN_QUOTA_LIMITS_CACHE_SECONDS", default=30.0)
+# The rollup copies this many past minutes each run (it catches up after a missed tick).
+FASTN_USAGE_ROLLUP_LOOKBACK_MINUTES = env.int("FASTN_USAGE_ROLLUP_LOOKBACK_MINUTES", default=10)
+FASTN_USAGE_MINUTE_RETENTION_DAYS = env.int("FASTN_USAGE_MINUTE_RETENTION_DAYS", default=7)
+
 # --- REST framework -------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -375,7 +410,12 @@ REST_FRAMEWORK = {
         "apps.accounts.authentication.BearerTokenAuthentication",
         "apps.accounts.authentication.SessionMemberAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["apps.accounts.permissions.HasRolePermission"],
+    # WithinQuota first: every authenticated call is counted (and may get a
+    # 429) before the role check, see apps.billing.permissions.
+    "DEFAULT_PERMISSION_CLASSES": [
+        "apps.billing.permissions.WithinQuota",
+        "apps.accounts.permissions.HasRolePermission",
+    ],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "EXCEPTION_HANDLER": "apps.core.errors.api_exception_handler",

@@ -1,0 +1,204 @@
+"""Fixtures of the billing tests: plans and organizations of their own, a real server."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+
+
+@pytest.fixture
+def make_org(db, spare_orgs):
+    """make_org(plan="free", timezone_name="UTC") → an organization of the test's own.
+
+    Billing tests need organizations whose counters start at zero. Cloning a
+    schema per test is slow, so this hands out the session's spare
+    organizations (up to three per test): their plan and time zone are set
+    inside the test's transaction (rolled back), their Redis counters are
+    deleted, and this process's cached limits are forgotten.
+    """
+    from apps.billing import counters, limits
+    from apps.core.models import Organization
+
+    handed: list = []
+
+    def make(*, plan: str = "unlimited", timezone_name: str = "UTC", name: str | None = None):
+        from apps.billing.models import Plan
+
+        if len(handed) == len(spare_orgs):
+            raise RuntimeError(f"A billing test may use at most {len(spare_orgs)} organizations.")
+        spare = spare_orgs[len(handed)]
+        Organization.objects.filter(pk=spare.organization.pk).update(
+            plan=Plan.objects.get(slug=plan), timezone=timezone_name
+        )
+        counters.delete_organization_counters(spare.organization.pk)
+        limits.forget(spare.organization)
+        organization = Organization.objects.select_related("plan").get(pk=spare.organization.pk)
+        org = dataclasses.replace(spare, organization=organization)
+        handed.append(org)
+        return org
+
+    yield make
+    for org in handed:
+        counters.delete_organization_counters(org.organization.pk)
+
+
+@pytest.fixture
+def make_plan(db):
+    """make_plan({"api_calls_per_minute": 3}, enforcement="soft") → a Plan of the test's own."""
+    from apps.billing.models import Plan
+
+    def make(limits: dict, *, enforcement: str = "hard_block", enforcements: dict | None = None, credits=100):
+        slug = f"plan-{uuid.uuid4().hex[:8]}"
+        return Plan.objects.create(
+            slug=slug,
+            name=f"Plan {slug}",
+            limits=limits,
+            enforcement=enforcement,
+            enforcements=enforcements or {},
+            monthly_credits=credits,
+        )
+
+    return make
+
+
+@pytest.fixture
+def quota_org(make_org, make_plan):
+    """quota_org({"api_calls_per_minute": 3}, enforcement=..., timezone_name=...) → a fresh
+    organization on a plan with those limits (other dimensions unlimited)."""
+
+    def make(limits: dict, *, enforcement: str = "hard_block", enforcements=None, timezone_name="UTC", credits=100):
+        plan = make_plan(limits, enforcement=enforcement, enforcements=enforcements, credits=credits)
+        return make_org(plan=plan.slug, timezone_name=timezone_name)
+
+    return make
+
+
+@pytest.fixture
+def add_member(db):
+    """add_member(org, "admin") → a User with that role in the organization."""
+    from apps.accounts.models import Membership, User
+
+    def add(org, role: str, email: str | None = None, password: str = "correct-horse-battery"):
+        email = email or f"{role}-{uuid.uuid4().hex[:6]}@{org.slug}.test"
+        user = User.objects.create_user(email=email, password=password)
+        Membership.objects.create(user=user, organization=org.organization, role=role)
+        return user
+
+    return add
+
+
+@pytest.fixture
+def customer_in(db):
+    """customer_in(org, "cust-1", tier="standard") → a Customer in the organization's schema."""
+    from apps.core.tenancy import organization_context
+    from apps.settings.models import Customer
+
+    def make(org, external_id: str, tier: str = "standard"):
+        with organization_context(org.organization):
+            return Customer.objects.create(external_id=external_id, name=external_id.title(), tier=tier)
+
+    return make
+
+
+@pytest.fixture
+def system_actor():
+    """system_actor(org) → a system Principal of the organization (for calling services)."""
+    from apps.accounts.principals import Principal
+
+    return lambda org: Principal.system(organization=org.organization, label="test")
+
+
+@pytest.fixture
+def redis_counter():
+    """redis_counter(org, meter, window_token, field="o") → a counter as the quota script keeps it."""
+    from apps.billing import counters
+
+    def read(org, meter: str, window_token: str, field: str = "o") -> int:
+        value = counters.client().hget(counters.hash_key(org.organization.pk, meter, window_token), field)
+        return int(value or 0)
+
+    return read
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+@pytest.fixture(scope="module")
+def gunicorn_url(django_db_setup, django_db_blocker):
+    """A real gunicorn (2 processes × 8 threads) on the test database and this
+    process's Redis prefix. Bounded threads keep PostgreSQL connections few."""
+    from django.conf import settings
+    from django.db import connection
+
+    with django_db_blocker.unblock():
+        s = connection.settings_dict
+        database_url = f"postgres://{s['USER']}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "fastn.settings.test",
+        "DATABASE_URL": database_url,
+        "FASTN_REDIS_PREFIX": settings.REDIS_KEY_PREFIX,
+        "FASTN_REDIS_PREFIX_FOR": os.environ.get("PYTEST_XDIST_WORKER", "main"),
+        "REDIS_URL": settings.REDIS_URL,
+        "LOG_LEVEL": "WARNING",
+    }
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "fastn.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "2",
+            "--threads",
+            "8",
+            "--worker-class",
+            "gthread",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    deadline = time.monotonic() + 30
+    while not _port_open(port):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError("gunicorn did not start")
+        time.sleep(0.1)
+    yield f"http://127.0.0.1:{port}"
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@pytest.fixture
+def owner_api(api, role_key):
+    """owner_api(org, customer=None) → an API client with an Owner key (default keys act as Admin)."""
+    keys: dict = {}
+
+    def make(org, *, customer: str | None = None):
+        if org.slug not in keys:
+            keys[org.slug] = role_key(org, "owner", "live")
+        return api(org, key=keys[org.slug], customer=customer)
+
+    return make

@@ -15,6 +15,7 @@ api_v1 = [
     path("schema", SpectacularAPIView.as_view(**PUBLIC), name="schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="api:schema", **PUBLIC), name="docs"),
     path("", include("apps.settings.urls_api")),
+    path("", include("apps.connectors.urls_api")),
 ]
 
 urlpatterns = [

@@ -66,6 +66,7 @@ SHARED_APPS = [
 ]
 TENANT_APPS = [
     "apps.settings",
+    "apps.connectors",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -237,6 +238,24 @@ FASTN_ALLOW_PRIVATE_NETWORK = env.bool("FASTN_ALLOW_PRIVATE_NETWORK", default=Fa
 # Seconds to wait for workers to answer the health check's ping.
 FASTN_HEALTH_WORKER_TIMEOUT = env.float("FASTN_HEALTH_WORKER_TIMEOUT", default=1.0)
 FASTN_PUBLIC_URL = env("FASTN_PUBLIC_URL", default="http://127.0.0.1:8000")
+
+# --- Connections and OAuth ---------------------------------------------------------
+# OAuth clients the platform operator offers to every organization, by
+# connector slug, as JSON: {"hubspot": {"client_id": "...", "client_secret":
+# "...", "scopes": [...]?, "redirect_uri": "..."?}}. An organization's own app
+# (Settings → OAuth Apps) wins over the platform's.
+FASTN_PLATFORM_OAUTH_APPS = env.json("FASTN_PLATFORM_OAUTH_APPS", default={})
+# The redirect_uri registered with providers: where they send the code back.
+FASTN_OAUTH_CALLBACK_URL = env(
+    "FASTN_OAUTH_CALLBACK_URL", default=FASTN_PUBLIC_URL.rstrip("/") + "/api/v1/oauth/callback"
+)
+# How long a customer has to finish an authorisation (the `state`'s lifetime).
+FASTN_OAUTH_STATE_TTL_SECONDS = env.int("FASTN_OAUTH_STATE_TTL_SECONDS", default=600)
+# Access tokens expiring within this many seconds are refreshed before a call.
+FASTN_OAUTH_REFRESH_BUFFER_SECONDS = env.int("FASTN_OAUTH_REFRESH_BUFFER_SECONDS", default=120)
+# Largest OpenAPI document accepted for import once decompressed (bodies may be
+# sent gzip-compressed to stay under FASTN_MAX_BODY_BYTES).
+FASTN_OPENAPI_MAX_BYTES = env.int("FASTN_OPENAPI_MAX_BYTES", default=64 * 1024 * 1024)
 
 # --- REST framework -------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -56,11 +56,29 @@ def _create_org(name: str, email: str, password: str = "correct-horse-battery") 
 
 
 @pytest.fixture(scope="session")
-def django_db_setup(django_db_setup, django_db_blocker):
+def django_db_setup(django_db_setup, django_db_blocker, django_db_keepdb, django_db_createdb):
     """pytest-django's test database, plus a clean end: sessions that worker
-    processes or server threads left open are ended before it is dropped."""
-    yield
+    processes or server threads left open are ended before it is dropped.
+
+    pytest-django only sets the test database up when a collected test is
+    marked for the database; a run of only `live_org` / `web_server` tests
+    (`pytest tests/browser`) would otherwise work on the real database of
+    DATABASE_URL. Such runs get the test database here.
+    """
+    from django.conf import settings
     from django.db import connection
+    from django.test.utils import setup_databases, teardown_databases
+
+    own_setup = None
+    if connection.settings_dict["NAME"] != settings.DATABASES["default"]["TEST"]["NAME"]:
+        with django_db_blocker.unblock():
+            own_setup = setup_databases(
+                verbosity=0,
+                interactive=False,
+                aliases={"default"},
+                keepdb=django_db_keepdb and not django_db_createdb,
+            )
+    yield
 
     with django_db_blocker.unblock():
         connection.close()
@@ -70,6 +88,8 @@ def django_db_setup(django_db_setup, django_db_blocker):
                 "WHERE datname = current_database() AND pid <> pg_backend_pid()"
             )
         connection.close()
+        if own_setup is not None and not django_db_keepdb:
+            teardown_databases(own_setup, verbosity=0)
 
 
 @pytest.fixture(scope="session")

@@ -13,6 +13,8 @@ import uuid
 from django.db import models
 from django.db.models import Q
 
+from apps.connectors.fields import OrderedJSONField
+
 
 class Connector(models.Model):
     """A third-party API this organization can call, as declarative data.
@@ -38,7 +40,7 @@ class Connector(models.Model):
     action_count = models.PositiveIntegerField(default=0)
     source = models.CharField(max_length=16, choices=Source.choices, default=Source.CUSTOM)
     catalog_slug = models.SlugField(max_length=63, blank=True)
-    definition = models.JSONField()
+    definition = OrderedJSONField()
     content_hash = models.CharField(max_length=64)
     current_version = models.PositiveIntegerField(default=1)
     enabled = models.BooleanField(default=True)
@@ -64,7 +66,7 @@ class ConnectorVersion(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     connector = models.ForeignKey(Connector, on_delete=models.CASCADE, related_name="versions")
     number = models.PositiveIntegerField()
-    definition = models.JSONField()
+    definition = OrderedJSONField()
     content_hash = models.CharField(max_length=64)
     note = models.CharField(max_length=255, blank=True)
     created_by = models.CharField(max_length=255, blank=True)

@@ -109,6 +109,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "apps.core.context_processors.organization",
+                "apps.core.context_processors.integrations_tabs",
             ],
         },
     },
@@ -299,5 +300,9 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         "django_tenants": {"level": "WARNING"},
+        # httpx logs every request's full URL at INFO, query string included:
+        # connector calls may carry credentials there (api_key in: query).
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
     },
 }

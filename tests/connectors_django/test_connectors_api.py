@@ -27,6 +27,11 @@ def test_api_md_minimal_definition_is_created_and_read_back(api, org_a, minimal)
 
     fetched = client.get("/api/v1/connectors/acme-crm").json()
     assert fetched["definition"] == minimal
+    # Stored as written: the order of fields and actions is the author's.
+    assert list(fetched["definition"]) == list(minimal)
+    assert [a["name"] for a in fetched["actions"]] == ["listContacts", "getContact", "createContact"]
+    version = client.get("/api/v1/connectors/acme-crm/versions/1").json()
+    assert list(version["definition"]["actions"]) == ["listContacts", "getContact", "createContact"]
     listed = client.get("/api/v1/connectors").json()
     assert [c["slug"] for c in listed["results"]] == ["acme-crm"]
     assert "definition" not in listed["results"][0]

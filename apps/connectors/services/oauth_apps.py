@@ -92,7 +92,11 @@ def oauth_client_for(*, connector_slug: str) -> OAuthClient | None:
 
 def oauth_client_for_connection(*, connection: Connection) -> OAuthClient | None:
     """The client that obtained a connection's tokens (a refresh must use the
-    same one), or None when it is no longer configured."""
+    same one), or None when it is no longer configured. Tokens stored through
+    the API were obtained elsewhere, by a client Fastn does not know: they are
+    refreshed with the connector's current app."""
+    if not connection.oauth_client_id:
+        return oauth_client_for(connector_slug=connection.connector.slug)
     if connection.oauth_app_id:
         app = OAuthApp.objects.filter(pk=connection.oauth_app_id).first()
         if app is not None and app.client_id == connection.oauth_client_id:

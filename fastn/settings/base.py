@@ -9,6 +9,7 @@ work on a development machine with PostgreSQL and Redis on localhost.
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from kombu import Exchange, Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -198,6 +199,14 @@ CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = 2
 CELERY_REDIS_SOCKET_TIMEOUT = 5
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TASK_TENANT_CACHE_SECONDS = 30
+# Periodic tasks defined in code (django-celery-beat adds them to its table).
+CELERY_BEAT_SCHEDULE = {
+    "connectors-purge-call-traces": {
+        "task": "connectors.purge_call_traces",
+        "schedule": crontab(hour=3, minute=17),
+        "options": {"queue": "standard"},
+    },
+}
 
 # Per-queue time limits (seconds): the tier's longest allowed run plus grace.
 # They are a backstop: workflow code is stopped by its own exact timeout first.
@@ -254,6 +263,8 @@ FASTN_OAUTH_CALLBACK_URL = env(
 FASTN_OAUTH_STATE_TTL_SECONDS = env.int("FASTN_OAUTH_STATE_TTL_SECONDS", default=600)
 # Access tokens expiring within this many seconds are refreshed before a call.
 FASTN_OAUTH_REFRESH_BUFFER_SECONDS = env.int("FASTN_OAUTH_REFRESH_BUFFER_SECONDS", default=120)
+# Connector call traces are kept this many days (purged daily by Celery beat).
+FASTN_CALL_TRACE_RETENTION_DAYS = env.int("FASTN_CALL_TRACE_RETENTION_DAYS", default=30)
 # Largest OpenAPI document accepted for import once decompressed (bodies may be
 # sent gzip-compressed to stay under FASTN_MAX_BODY_BYTES).
 FASTN_OPENAPI_MAX_BYTES = env.int("FASTN_OPENAPI_MAX_BYTES", default=64 * 1024 * 1024)

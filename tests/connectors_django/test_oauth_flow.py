@@ -394,3 +394,56 @@ def test_oauth_apps_api(api, org_a, provider, in_org, role_key):
         .order_by("created_at")
         .values_list("action", flat=True)
     ) == ["oauth_app.create", "oauth_app.update", "oauth_app.delete"]
+
+
+def test_oauth_tokens_and_client_secret_never_come_back_out(api, org_a, client, fakeapp, provider, in_org):
+    result = dance(api, org_a, client)
+    in_org(org_a)
+    tokens = credentials_decrypt(Connection.objects.get().credentials_ciphertext)
+    customer_id = Customer.objects.get(external_id="cust-1").pk
+    call(customer_id=customer_id)
+    with time_machine.travel(timezone.now() + timedelta(hours=2)):
+        call(customer_id=customer_id)  # a refresh: new tokens too
+    refreshed = credentials_decrypt(Connection.objects.get().credentials_ciphertext)
+    with pytest.raises(ConnectorRunError):
+        call(action="fail", customer_id=customer_id)
+    db.set_schema_to_public()
+    secrets = {
+        tokens["access_token"],
+        tokens["refresh_token"],
+        refreshed["access_token"],
+        refreshed["refresh_token"],
+        CLIENT_SECRET,
+    }
+    customer_client = api(org_a, customer="cust-1")
+    responses = [
+        customer_client.get("/api/v1/connections"),
+        customer_client.get(f"/api/v1/connections/{result['connection_id']}"),
+        customer_client.post(f"/api/v1/connections/{result['connection_id']}/verify"),
+        api(org_a).get("/api/v1/traces"),
+        api(org_a).get("/api/v1/audit-log?limit=500"),
+        api(org_a).get("/api/v1/oauth-apps"),
+        api(org_a).get("/api/v1/oauth-apps/fakeapp"),
+    ]
+    client.force_login(org_a.owner)
+    responses += [
+        client.get(f"/o/{org_a.slug}/integrations/connections/"),
+        client.get(f"/o/{org_a.slug}/integrations/connectors/fakeapp/"),
+        client.get(f"/o/{org_a.slug}/settings/oauth-apps/"),
+    ]
+    for response in responses:
+        assert response.status_code == 200, response.content
+        page = response.content.decode()
+        assert not any(secret in page for secret in secrets)
+    in_org(org_a)
+    with db.cursor() as cursor:
+        for table in (
+            "connectors_connection",
+            "connectors_calltrace",
+            "connectors_oauthstate",
+            "connectors_oauthapp",
+            "settings_auditevent",
+        ):
+            cursor.execute(f"SELECT t::text FROM {table} t")  # noqa: S608 - fixed table names
+            rows = [row[0] for row in cursor.fetchall()]
+            assert not any(secret in row for row in rows for secret in secrets), table

@@ -328,3 +328,82 @@ def test_waiting_for_a_refresh_is_bounded_by_the_deadline(live_org, api, provide
         holder.join(10)
         db.set_schema_to_public()
     assert provider.counts["token:refresh_token"] == 0
+
+
+@pytest.mark.django_db
+def test_credentials_in_query_strings_stay_out_of_logs(api, org_a, provider, customer, in_org, caplog):
+    import logging
+
+    definition = provider.key_definition("querykey")
+    definition["auth"] = {"type": "api_key", "in": "query", "name": "api_key"}
+    definition["base_url"] = provider.url + "/keyapi"
+    api(org_a).post("/api/v1/connectors", definition)
+    customer(org_a, "cust-q")
+    secret = "query-key-value-123456"
+    api(org_a, customer="cust-q").post(
+        "/api/v1/connections", {"connector": "querykey", "credentials": {"api_key": secret}, "verify": False}
+    )
+    in_org(org_a)
+    customer_id = Customer.objects.get(external_id="cust-q").pk
+    caplog.set_level(logging.DEBUG)
+    with pytest.raises(ConnectorRunError) as failure:
+        run(slug="querykey", action="whoami", customer_id=customer_id)
+    assert failure.value.status == 401  # the fake provider wants the header: the call went out, with the key
+    trace = CallTrace.objects.get(pk=failure.value.trace_id)
+    assert "api_key=%5BREDACTED%5D" in trace.url or "api_key=[REDACTED]" in trace.url
+    assert secret not in caplog.text and secret not in trace.url
+
+
+@pytest.mark.django_db
+def test_undecryptable_credentials_are_a_clear_error(setup, settings):
+    from cryptography.fernet import Fernet
+
+    settings.FASTN_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]  # the old key is gone
+    with pytest.raises(ConnectorRunError) as failure:
+        run(customer_id=setup["cust-1"])
+    assert failure.value.code == "connection_misconfigured"
+    assert "decrypted" in failure.value.message
+
+
+@pytest.mark.django_db
+def test_rotating_encryption_keys_re_encrypts_credentials_and_app_secrets(setup, api, org_a, in_org, settings):
+    from cryptography.fernet import Fernet
+    from django.core.management import call_command
+
+    from apps.connectors.models import OAuthApp
+
+    db.set_schema_to_public()
+    api(org_a).post("/api/v1/oauth-apps", {"connector": "hubspot", "client_id": "hub", "client_secret": "hub-secret-1"})
+    in_org(org_a)
+    before = Connection.objects.get().credentials_ciphertext
+    app_before = OAuthApp.objects.get().client_secret_ciphertext
+    new_key = Fernet.generate_key().decode()
+    settings.FASTN_ENCRYPTION_KEYS = [new_key, *settings.FASTN_ENCRYPTION_KEYS]
+    db.set_schema_to_public()
+    call_command("rotate_encryption_keys", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    in_org(org_a)
+    assert Connection.objects.get().credentials_ciphertext != before
+    assert OAuthApp.objects.get().client_secret_ciphertext != app_before
+    settings.FASTN_ENCRYPTION_KEYS = [new_key]  # the old key dropped: everything still opens
+    assert run(customer_id=setup["cust-1"]).value == {"account": "acme"}
+    from apps.connectors.services.oauth_apps import oauth_client_for
+
+    assert oauth_client_for(connector_slug="hubspot").client_secret == "hub-secret-1"
+
+
+@pytest.mark.django_db
+def test_old_traces_are_purged(setup, org_a, in_org):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from apps.connectors.tasks import purge_call_traces
+
+    run(customer_id=setup["cust-1"])
+    old = run(customer_id=setup["cust-1"])
+    CallTrace.objects.filter(pk=old.trace_id).update(created_at=timezone.now() - timedelta(days=40))
+    kept = CallTrace.objects.count() - 1
+    db.set_schema_to_public()
+    assert purge_call_traces() >= 1
+    in_org(org_a)
+    assert CallTrace.objects.count() == kept and not CallTrace.objects.filter(pk=old.trace_id).exists()

@@ -33,6 +33,7 @@ from apps.connectors.models import CallTrace, Connection, Connector
 from apps.connectors.services.status import connection_set_status
 from apps.connectors.services.tokens import TokenError, connection_refresh_token, needs_refresh
 from apps.connectors.services.traces import call_trace_record
+from apps.core.crypto import DecryptionFailed
 from apps.core.errors import InvalidInput
 
 Status = Connection.Status
@@ -292,7 +293,14 @@ def connector_call(
     version = 0
     config: dict[str, Any] = {}
     if connection is not None:
-        credentials = credentials_decrypt(connection.credentials_ciphertext)
+        try:
+            credentials = credentials_decrypt(connection.credentials_ciphertext)
+        except DecryptionFailed:
+            raise call.fail(
+                "connection_misconfigured",
+                f"The credentials of {_owner_label(customer_id).lower()}'s connection to {connector_slug} cannot "
+                "be decrypted with the configured FASTN_ENCRYPTION_KEYS; connect again or restore the key.",
+            ) from None
         call.found_secrets.extend(secret_values(credentials))
         version, config = connection.credentials_version, dict(connection.config or {})
         if connection.status == Status.NEEDS_REAUTH:

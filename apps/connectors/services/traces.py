@@ -72,3 +72,14 @@ def call_trace_record(
         logger.exception("Could not store the trace of %s.%s", connector_slug, action)
         return None
     return row
+
+
+def call_traces_purge(*, older_than, batch_size: int = 5000) -> int:
+    """Delete the current organization's traces created before `older_than`,
+    in batches (short transactions, no long lock on a busy table). Returns the count."""
+    deleted = 0
+    while True:
+        batch = list(CallTrace.objects.filter(created_at__lt=older_than).values_list("pk", flat=True)[:batch_size])
+        if not batch:
+            return deleted
+        deleted += CallTrace.objects.filter(pk__in=batch).delete()[0]

@@ -10,14 +10,16 @@ every connection of their organization, uses `connection_list_all` /
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Count, Q, QuerySet
 
 from apps.connectors import catalog
 from apps.connectors.credentials import credential_fields
+from apps.connectors.definition import definition_head
 from apps.connectors.exceptions import (
     CatalogEntryNotFound,
     ConnectionNotFound,
@@ -25,8 +27,6 @@ from apps.connectors.exceptions import (
     OAuthAppNotFound,
 )
 from apps.connectors.models import CallTrace, Connection, Connector, ConnectorVersion, OAuthApp
-from apps.connectors.services.calls import head_of
-from apps.connectors.services.oauth_apps import platform_apps
 from apps.core.errors import NotFound
 from apps.core.pagination import Page, paginate_newest_first
 from apps.settings.models import Customer
@@ -109,7 +109,7 @@ def actions_of(definition: dict[str, Any]) -> list[dict[str, Any]]:
 
 def connector_facts(definition: dict[str, Any]) -> dict[str, Any]:
     """What connecting needs: the auth kind, the credential fields, the settings."""
-    head = head_of(definition)
+    head = definition_head(definition)
     auth = head["auth"]
     config = head.get("connection_config") or {}
     return {
@@ -256,6 +256,19 @@ def connection_counts_by_connector(*, connector_ids: Iterable[uuid.UUID]) -> dic
 
 
 # --- OAuth apps -------------------------------------------------------------------------
+
+
+def platform_apps() -> dict[str, Mapping[str, Any]]:
+    """The platform-managed apps (FASTN_PLATFORM_OAUTH_APPS) by connector slug;
+    entries without a client id are left out."""
+    configured = settings.FASTN_PLATFORM_OAUTH_APPS or {}
+    if not isinstance(configured, Mapping):
+        return {}
+    return {
+        slug: app
+        for slug, app in configured.items()
+        if isinstance(app, Mapping) and isinstance(app.get("client_id"), str) and app["client_id"]
+    }
 
 
 def oauth_app_list() -> list[OAuthApp]:

@@ -17,9 +17,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from apps.accounts.roles import Resource
 from apps.connectors import catalog, selectors, services
+from apps.connectors.credentials import credential_fields
 from apps.connectors.exceptions import InvalidDefinition
 from apps.connectors.forms import DefinitionForm, OAuthAppForm, OpenAPIImportForm
 from apps.connectors.models import Connection
+from apps.connectors.services.calls import connector_load
 from apps.core.dashboard import dashboard_view, org_url
 from apps.core.errors import FastnError
 
@@ -233,10 +235,17 @@ def _connections_context(request: HttpRequest, **extra) -> dict[str, Any]:
     connectors = list(selectors.connector_list(enabled=True).order_by("name"))
     chosen = extra.pop("chosen_connector", None) or request.GET.get("new", "")
     chosen_connector = next((c for c in connectors if c.slug == chosen), None)
+    connections = list(selectors.connection_list_all(search=search, connector=connector, status=status)[:300])
+    fields: dict[str, list] = {}
+    for item in connections:
+        if item.connector.slug not in fields:
+            loaded = connector_load(slug=item.connector.slug)
+            fields[item.connector.slug] = [f.as_dict() for f in credential_fields(loaded.head)] if loaded else []
+        item.reconnect_fields = fields[item.connector.slug]
     return {
         "nav": "integrations",
         "tab": "connections",
-        "connections": list(selectors.connection_list_all(search=search, connector=connector, status=status)[:300]),
+        "connections": connections,
         "connectors": connectors,
         "customers": list(customer_list().order_by("name")[:500]),
         "status_choices": STATUS_CHOICES,

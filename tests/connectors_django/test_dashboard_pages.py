@@ -173,6 +173,7 @@ def test_connections_page_connects_checks_and_deletes(owner, org_a, api, custome
     page = right.content.decode()
     assert right.status_code == 200 and "Connected cust-1 to Key App." in page
     assert "Customer One" in page and API_KEY not in page and "wrong-key-0000" not in page
+    assert page.count('name="credentials.api_key"') == 1  # the row's Reconnect form
 
     in_org(org_a)
     connection = Connection.objects.get()

@@ -17,7 +17,7 @@ from typing import Any, Final
 from django.conf import settings
 
 from apps.connectors.credentials import credentials_decrypt, secret_values
-from apps.connectors.definition import normalize_definition
+from apps.connectors.definition import definition_head
 from apps.connectors.exceptions import (
     ConnectionConfigError,
     ConnectorCallError,
@@ -140,15 +140,6 @@ class LoadedConnector:
     head: dict[str, Any]  # normalised, without actions: auth, connection_config, verify...
 
 
-def head_of(definition: Mapping[str, Any]) -> dict[str, Any]:
-    """The normalised definition without its actions (cheap for huge imports)."""
-    head = normalize_definition({**definition, "actions": {}})
-    head["verify"] = definition.get("verify") or next(
-        (name for name, action in (definition.get("actions") or {}).items() if action.get("verify") is True), None
-    )
-    return head
-
-
 def connector_load(*, slug: str) -> LoadedConnector | None:
     """The connector's current definition (from the cache when its hash is known)."""
     row = Connector.objects.filter(slug=slug).values("id", "slug", "enabled", "current_version", "content_hash").first()
@@ -161,7 +152,7 @@ def connector_load(*, slug: str) -> LoadedConnector | None:
         full = Connector.objects.filter(pk=row["id"]).values("definition", "current_version", "content_hash").first()
         if full is None:
             return None
-        cached = (full["definition"], head_of(full["definition"]))
+        cached = (full["definition"], definition_head(full["definition"]))
         _definitions.put(full["content_hash"], cached)
         row.update(current_version=full["current_version"])
     return LoadedConnector(row["id"], row["slug"], row["enabled"], row["current_version"], cached[0], cached[1])

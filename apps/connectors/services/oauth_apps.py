@@ -7,7 +7,6 @@ client secret is encrypted at rest and never returned.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -18,6 +17,7 @@ from django.db import IntegrityError, transaction
 from apps.accounts.principals import Principal
 from apps.connectors.exceptions import OAuthAppExists, OAuthAppNotFound
 from apps.connectors.models import Connection, OAuthApp
+from apps.connectors.selectors import platform_apps
 from apps.core import crypto
 from apps.core.errors import InvalidInput
 from apps.settings.services import audit_record
@@ -41,18 +41,6 @@ class OAuthClient:
 
 def default_callback_url() -> str:
     return settings.FASTN_OAUTH_CALLBACK_URL
-
-
-def platform_apps() -> dict[str, Mapping[str, Any]]:
-    """The platform's apps by connector slug (invalid entries are left out)."""
-    configured = settings.FASTN_PLATFORM_OAUTH_APPS or {}
-    if not isinstance(configured, Mapping):
-        return {}
-    return {
-        slug: app
-        for slug, app in configured.items()
-        if isinstance(app, Mapping) and isinstance(app.get("client_id"), str) and app["client_id"]
-    }
 
 
 def platform_client(connector_slug: str) -> OAuthClient | None:

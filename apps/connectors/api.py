@@ -831,6 +831,9 @@ class TraceOut(serializers.Serializer):
 
 
 class TraceListView(TenantAPIView):
+    """Connector call traces. End-user keys see only the calls of the customer
+    in x-fastn-account-tenant-id."""
+
     permission_resource = Resource.CONNECTORS
 
     @extend_schema(
@@ -855,7 +858,10 @@ class TraceListView(TenantAPIView):
             if execution_id is None:
                 raise InvalidInput.for_field("execution_id", "Must be a UUID.")
         customer = None
-        if params.get("customer"):
+        if self.principal.role == SystemRole.END_USER:
+            # End-user keys act for one customer at a time: only that customer's calls.
+            customer = self.customer(request)
+        elif params.get("customer"):
             from apps.settings.selectors import customer_get
 
             customer = customer_get(external_id=params["customer"])

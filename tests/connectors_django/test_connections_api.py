@@ -320,3 +320,16 @@ def test_credentials_never_come_out_of_any_endpoint_trace_or_audit_row(as_custom
         for table in ("connectors_connection", "connectors_calltrace", "settings_auditevent", "connectors_connector"):
             cursor.execute(f"SELECT t::text FROM {table} t")  # noqa: S608 - fixed table names
             assert not any(API_KEY in row[0] for row in cursor.fetchall()), table
+
+
+def test_end_user_keys_see_only_their_customers_traces(api, org_a, as_customer, keyapp, role_key):
+    connect(as_customer("cust-x"))
+    connect(as_customer("cust-y"))
+    as_customer("cust-x").post("/api/v1/connectors/keyapp/actions/whoami/run", {})
+    as_customer("cust-y").post("/api/v1/connectors/keyapp/actions/whoami/run", {})
+    key = role_key(org_a, "end_user")
+    assert_error(api(org_a, key=key).get("/api/v1/traces"), 400, "customer_required")
+    seen = api(org_a, key=key, customer="cust-x").get("/api/v1/traces?customer=cust-y").json()["results"]
+    assert seen and {t["customer"] for t in seen} == {"cust-x"}
+    everyone = api(org_a).get("/api/v1/traces").json()["results"]
+    assert {t["customer"] for t in everyone} == {"cust-x", "cust-y"}

@@ -447,3 +447,45 @@ def test_oauth_tokens_and_client_secret_never_come_back_out(api, org_a, client, 
             cursor.execute(f"SELECT t::text FROM {table} t")  # noqa: S608 - fixed table names
             rows = [row[0] for row in cursor.fetchall()]
             assert not any(secret in row for row in rows for secret in secrets), table
+
+
+def test_per_connection_authorisation_hosts_take_their_settings(api, org_a, customer):
+    """Shopify's authorisation URL is the shop's own host: config.shop fills it, checked against the pattern."""
+    client = api(org_a)
+    client.post("/api/v1/catalog/shopify/install")
+    client.post("/api/v1/oauth-apps", {"connector": "shopify", "client_id": "shop-app", "client_secret": "s3cret-x"})
+    customer(org_a, "cust-1")
+    base = {"customer": "cust-1", "redirect_uri": RETURN_URL}
+    response = client.get("/api/v1/oauth/shopify/authorize", {**base, "config.shop": "acme-store"})
+    assert response.status_code == 302
+    assert response["Location"].startswith("https://acme-store.myshopify.com/admin/oauth/authorize?")
+    assert (
+        query_of(response["Location"])["scope"]
+        == "read_products,write_products,read_orders,read_customers,write_customers"
+    )
+    missing = assert_error(client.get("/api/v1/oauth/shopify/authorize", base), 400)
+    assert "config.shop" in missing["details"]["fields"]
+    evil = assert_error(client.get("/api/v1/oauth/shopify/authorize", {**base, "config.shop": "evil.com/x"}), 400)
+    assert "config.shop" in evil["details"]["fields"]
+
+
+def test_expired_tokens_from_elsewhere_are_refreshed_before_the_check(api, org_a, fakeapp, provider, in_org):
+    tokens = provider.issue_tokens()
+    body = {
+        "connector": "fakeapp",
+        "credentials": {"access_token": "at-stale", "refresh_token": tokens["refresh_token"], "expires_at": 1},
+    }
+    created = api(org_a, customer="cust-1").post("/api/v1/connections", body)
+    assert created.status_code == 201, created.content
+    assert created.json()["last_verified_at"] and created.json()["token_expires_at"]
+    assert provider.counts["token:refresh_token"] == 1 and provider.counts["GET /api/me"] == 1
+    in_org(org_a)
+    stored = credentials_decrypt(Connection.objects.get().credentials_ciphertext)
+    assert stored["access_token"] != "at-stale" and Connection.objects.get().oauth_client_id == CLIENT_ID
+    db.set_schema_to_public()
+    refused = {**body, "credentials": {**body["credentials"], "refresh_token": "rt-unknown"}}
+    api(org_a).post("/api/v1/customers", {"external_id": "cust-2", "name": "Two"})
+    error = assert_error(
+        api(org_a, customer="cust-2").post("/api/v1/connections", refused), 400, "credentials_rejected"
+    )
+    assert "invalid_grant" in error["message"]

@@ -13,10 +13,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apps.accounts.principals import Principal
+from apps.connectors import oauth
 from apps.connectors.credentials import (
     config_check,
     credentials_check,
@@ -43,14 +45,17 @@ from apps.connectors.services.calls import (
     credentials_verify,
 )
 from apps.connectors.services.connectors import merge_patch
-from apps.connectors.services.oauth_apps import OAuthClient
+from apps.connectors.services.oauth_apps import OAuthClient, oauth_client_for
 from apps.connectors.services.status import connection_set_status
 from apps.connectors.services.tokens import (
+    can_refresh,
     client_credentials_client,
     client_credentials_fetch,
     connection_revoke_at_provider,
     granted_scopes,
     is_client_credentials,
+    merge_token,
+    needs_refresh,
     token_expiry,
 )
 from apps.core import crypto
@@ -109,6 +114,36 @@ def _client_credentials_token(
     return token, client
 
 
+def _refreshed_on_arrival(
+    loaded: LoadedConnector, credentials: dict[str, Any], config: dict[str, Any]
+) -> tuple[dict[str, Any], OAuthClient]:
+    """Tokens obtained elsewhere that have expired already: refresh them with
+    the connector's OAuth app before checking and storing them."""
+    client = oauth_client_for(connector_slug=loaded.slug)
+    if client is None:
+        raise OAuthAppNotConfigured(
+            f"These tokens have expired. Configure the OAuth app for {loaded.slug!r} in Settings → OAuth Apps so "
+            "they can be refreshed, or send a current access_token."
+        )
+    try:
+        token = oauth.refresh_token(
+            loaded.head,
+            client_id=client.client_id,
+            client_secret=client.client_secret,
+            refresh_token=str(credentials["refresh_token"]),
+            connection_config=config,
+            deadline=time.monotonic() + TOKEN_SECONDS,
+            allow_private=settings.FASTN_ALLOW_PRIVATE_NETWORK,
+        )
+    except OAuthError as exc:
+        if exc.retryable:
+            raise ProviderUnreachable(f"The provider's token endpoint could not be used: {exc.message}") from None
+        raise CredentialsRejected(
+            f"The provider refused the refresh token: {exc.message}", details={"oauth_error": exc.error_code}
+        ) from None
+    return merge_token(credentials, token), client
+
+
 def _duplicate(loaded: LoadedConnector, customer: Customer | None) -> ConnectionExists:
     existing = (
         Connection.objects.filter(connector_id=loaded.id, customer=customer)
@@ -152,6 +187,8 @@ def connection_create(
     client: OAuthClient | None = None
     if is_client_credentials(auth):
         credentials, client = _client_credentials_token(loaded, credentials, config)
+    elif _is_authorization_code(loaded) and needs_refresh(auth, credentials) and can_refresh(auth, credentials):
+        credentials, client = _refreshed_on_arrival(loaded, credentials, config)
     verified = False
     if verify is not False:
         verified = credentials_verify(

@@ -225,6 +225,17 @@ def _in_threads(org, count, work):
         return list(pool.map(worker, range(count)))
 
 
+def _expire_token(org, connection_id):
+    """Make the stored access token look expired (tokens sent expired are refreshed on arrival)."""
+    from apps.connectors.credentials import credentials_decrypt, credentials_encrypt
+
+    db.set_tenant(org.organization)
+    connection = Connection.objects.get(pk=connection_id)
+    credentials = {**credentials_decrypt(connection.credentials_ciphertext), "expires_at": int(time.time()) - 10}
+    Connection.objects.filter(pk=connection_id).update(credentials_ciphertext=credentials_encrypt(credentials))
+    db.set_schema_to_public()
+
+
 def _oauth_connection(api, org, provider, **credentials_extra):
     client = api(org)
     assert client.post("/api/v1/connectors", provider.definition()).status_code == 201
@@ -249,7 +260,8 @@ def _oauth_connection(api, org, provider, **credentials_extra):
 
 def test_concurrent_calls_with_an_expired_token_refresh_exactly_once(live_org, api, provider):
     org = live_org()
-    customer_id, connection_id = _oauth_connection(api, org, provider, expires_at=int(time.time()) - 10)
+    customer_id, connection_id = _oauth_connection(api, org, provider)
+    _expire_token(org, connection_id)
     provider.refresh_delay = 0.3  # a slow token endpoint widens any race
 
     def call(_index):
@@ -300,7 +312,8 @@ def test_concurrent_calls_of_one_run_each_write_a_trace(live_org, api, provider)
 
 def test_waiting_for_a_refresh_is_bounded_by_the_deadline(live_org, api, provider):
     org = live_org()
-    customer_id, connection_id = _oauth_connection(api, org, provider, expires_at=int(time.time()) - 10)
+    customer_id, connection_id = _oauth_connection(api, org, provider)
+    _expire_token(org, connection_id)
     holding, release = threading.Event(), threading.Event()
 
     def hold_the_lock():

@@ -19,6 +19,7 @@ api_v1 = [
     path("", include("apps.workflows.urls_api")),
     path("", include("apps.accounts.urls_api")),
     path("", include("apps.billing.urls_api")),
+    path("", include("apps.connectors.urls_api")),
 ]
 
 urlpatterns = [

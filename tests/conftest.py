@@ -229,10 +229,11 @@ class ApiClient:
             self.headers["HTTP_X_FASTN_ACCOUNT_TENANT_ID"] = customer
 
     def _call(self, method: str, path: str, data=None, raw: bytes | str | None = None, **extra):
+        content_type = extra.pop("content_type", "application/json")
         headers = {**self.headers, **extra}
         fn = getattr(self.client, method)
         if raw is not None:
-            return fn(path, data=raw, content_type=extra.pop("content_type", "application/json"), **headers)
+            return fn(path, data=raw, content_type=content_type, **headers)
         if data is None:
             return fn(path, **headers)
         return fn(path, data=data, format="json", **headers)

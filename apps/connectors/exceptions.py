@@ -134,3 +134,100 @@ class OpenAPIImportError(ConnectorError):
     """An OpenAPI document cannot be turned into a connector; the message says what is wrong."""
 
     code = "openapi_import_failed"
+
+
+# --------------------------------------------------------------------------
+# Errors of the Django layer, rendered by the API's one exception handler.
+# --------------------------------------------------------------------------
+
+from apps.core.errors import Conflict, DependencyUnavailable, InvalidInput, NotFound  # noqa: E402
+
+
+class InvalidDefinition(InvalidInput):
+    """A definition does not validate; ``details.problems`` lists every problem with its JSON path."""
+
+    code = "invalid_connector_definition"
+
+    @classmethod
+    def from_problems(cls, problems: list[Problem]) -> InvalidDefinition:
+        first = problems[0]
+        more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
+        fields: dict[str, list[str]] = {}
+        for problem in problems[:200]:
+            fields.setdefault(problem.path, []).append(problem.message)
+        return cls(
+            f"{first.path}: {first.message}{more}",
+            details={"problems": [p.as_dict() for p in problems[:200]], "fields": fields},
+        )
+
+
+class ConnectorNotFound(NotFound):
+    code = "connector_not_found"
+
+
+class ConnectorExists(Conflict):
+    code = "connector_exists"
+
+
+class ConnectorInUse(Conflict):
+    code = "connector_in_use"
+
+
+class ConnectorDisabled(Conflict):
+    code = "connector_disabled"
+
+
+class CatalogEntryNotFound(NotFound):
+    code = "catalog_entry_not_found"
+
+
+class OpenAPIImportFailed(InvalidInput):
+    code = "openapi_import_failed"
+
+
+class ConnectionNotFound(NotFound):
+    code = "connection_not_found"
+
+
+class ConnectionExists(Conflict):
+    code = "connection_exists"
+
+
+class InvalidCredentials(InvalidInput):
+    """The credentials do not have the shape the connector's auth needs."""
+
+    code = "invalid_credentials"
+
+
+class CredentialsRejected(InvalidInput):
+    """The provider refused the credentials (the verification request failed)."""
+
+    code = "credentials_rejected"
+
+
+class ProviderUnreachable(DependencyUnavailable):
+    code = "provider_unreachable"
+
+
+class IllegalTransition(Conflict):
+    code = "illegal_status_transition"
+
+
+class OAuthAppNotFound(NotFound):
+    code = "oauth_app_not_found"
+
+
+class OAuthAppExists(Conflict):
+    code = "oauth_app_exists"
+
+
+class OAuthAppNotConfigured(Conflict):
+    code = "oauth_app_not_configured"
+
+
+class NotAnOAuthConnector(InvalidInput):
+    code = "not_an_oauth_connector"
+
+
+class InvalidOAuthState(InvalidInput):
+    code = "invalid_oauth_state"

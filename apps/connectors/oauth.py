@@ -40,6 +40,7 @@ __all__ = [
     "code_challenge_s256",
     "connection_updates_from_token",
     "exchange_code",
+    "expiry_epoch",
     "generate_code_verifier",
     "generate_state",
     "is_expired",
@@ -417,6 +418,12 @@ def _expiry_epoch(value: Any) -> float | None:
             return parsed.timestamp()
     # Epoch milliseconds are common in JavaScript-made credentials.
     return number / 1000 if number > 1e11 else number
+
+
+def expiry_epoch(value: Any) -> float | None:
+    """An ``expires_at`` (epoch seconds or milliseconds, ISO 8601, datetime) as
+    epoch seconds, or ``None`` when it cannot be read."""
+    return _expiry_epoch(value)
 
 
 def is_expired(credentials: Mapping[str, Any], buffer_seconds: float = 60, now: float | None = None) -> bool:

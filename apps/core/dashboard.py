@@ -19,6 +19,7 @@ from django.urls import reverse
 
 from apps.accounts.principals import Principal
 from apps.accounts.selectors import membership_for
+from apps.core.errors import NotFound
 
 
 def dashboard_view(resource: str | None = None, action: str = "view", *, write_action: str | None = None):
@@ -60,7 +61,11 @@ def dashboard_view(resource: str | None = None, action: str = "view", *, write_a
                     {"resource": resource.replace("_", " "), "action": needed},
                     status=403,
                 )
-            return view(request, *args, **kwargs)
+            try:
+                return view(request, *args, **kwargs)
+            except NotFound as exc:
+                # A selector's "no such thing" is the page's 404.
+                raise Http404(exc.message) from exc
 
         return wrapper
 

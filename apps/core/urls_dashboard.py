@@ -1,13 +1,16 @@
 from django.urls import include, path
 
+from apps.connectors import urls as connectors_urls
 from apps.core import views
 
 org_patterns = [
     path("", views.home, name="home"),
     path("integrations/", views.integrations, name="integrations"),
+    path("integrations/", include(connectors_urls.urlpatterns)),
     path("widgets/", views.widgets, name="widgets"),
     path("activity/", views.activity, name="activity"),
     path("settings/billing/", include("apps.billing.urls")),
+    path("settings/", include(connectors_urls.settings_urlpatterns)),
     path("settings/", include("apps.settings.urls")),
 ]
 

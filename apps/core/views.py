@@ -49,7 +49,6 @@ def server_error(request: HttpRequest) -> HttpResponse:
 
 
 SECTIONS = {
-    "integrations": ("Integrations", "Connectors, connections, workflows and triggers of this organization."),
     "widgets": ("Widgets", "The embeddable widget your customers use to connect apps and turn workflows on."),
     "activity": ("Activity", "Executions, events and traces of this organization."),
 }
@@ -62,7 +61,19 @@ def _section(request: HttpRequest, key: str) -> HttpResponse:
 
 @dashboard_view()
 def integrations(request: HttpRequest) -> HttpResponse:
-    return _section(request, "integrations")
+    """The Integrations landing: a summary card per area the member may view
+    (the tabs come from apps.core.navigation.INTEGRATIONS_TABS)."""
+    from apps.connectors import catalog
+    from apps.connectors import selectors as connectors
+
+    principal = request.principal
+    context: dict = {"nav": "integrations", "tab": "overview"}
+    if principal.can("connectors", "view"):
+        context["connectors"] = connectors.connector_list().count()
+        context["catalog_size"] = len(catalog.load_catalog())
+    if principal.can("connections", "view"):
+        context["connection_counts"] = connectors.connection_counts()
+    return render(request, "integrations/index.html", context)
 
 
 @dashboard_view()

@@ -9,6 +9,7 @@ work on a development machine with PostgreSQL and Redis on localhost.
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from kombu import Exchange, Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -82,6 +83,7 @@ TENANT_APPS = [
     # Billing's per-organization tables (tiers, customer limits, rollups,
     # notices); plans stay shared in apps.billing.
     "apps.metering",
+    "apps.connectors",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -130,6 +132,7 @@ TEMPLATES = [
                 "apps.core.context_processors.organization",
                 "apps.accounts.context_processors.sso",
                 "apps.billing.context_processors.credits",
+                "apps.core.context_processors.integrations_tabs",
             ],
         },
     },
@@ -296,6 +299,22 @@ CELERY_BEAT_SCHEDULE = {
         # copies the same (and newer) counters anyway.
         "options": {"queue": "standard", "expires": 55},
     },
+    "connectors-purge-call-traces": {
+        "task": "connectors.purge_call_traces",
+        "schedule": crontab(hour=3, minute=17),
+        "options": {"queue": "standard"},
+    },
+    # Executions whose worker was lost, and executions whose message was lost.
+    "workflows-reap-executions": {
+        "task": "workflows.reap_executions",
+        "schedule": 15.0,
+        "options": {"queue": "standard", "expires": 14},
+    },
+    "workflows-clean-data": {
+        "task": "workflows.clean_state",
+        "schedule": 600.0,
+        "options": {"queue": "standard", "expires": 590},
+    },
 }
 CELERY_TASK_TENANT_CACHE_SECONDS = 30
 
@@ -346,11 +365,6 @@ FASTN_EXECUTION_RETENTION_DAYS = env.int("FASTN_EXECUTION_RETENTION_DAYS", defau
 FASTN_EXECUTION_LOST_AFTER_SECONDS = env.int("FASTN_EXECUTION_LOST_AFTER_SECONDS", default=30)
 # A queued execution not picked up after this long is queued again.
 FASTN_EXECUTION_REQUEUE_AFTER_SECONDS = env.int("FASTN_EXECUTION_REQUEUE_AFTER_SECONDS", default=60)
-
-CELERY_BEAT_SCHEDULE = {
-    "reap-executions": {"task": "workflows.reap_executions", "schedule": 15.0, "options": {"queue": "standard"}},
-    "clean-workflow-data": {"task": "workflows.clean_state", "schedule": 600.0, "options": {"queue": "standard"}},
-}
 
 # fastn.db: each (organization, customer) has a PostgreSQL schema and a login
 # role of its own (apps/workflows/sandbox_db). Limits per call and per process.
@@ -403,6 +417,26 @@ FASTN_QUOTA_LIMITS_CACHE_SECONDS = env.float("FASTN_QUOTA_LIMITS_CACHE_SECONDS",
 FASTN_USAGE_ROLLUP_LOOKBACK_MINUTES = env.int("FASTN_USAGE_ROLLUP_LOOKBACK_MINUTES", default=10)
 FASTN_USAGE_MINUTE_RETENTION_DAYS = env.int("FASTN_USAGE_MINUTE_RETENTION_DAYS", default=7)
 
+# --- Connections and OAuth ---------------------------------------------------------
+# OAuth clients the platform operator offers to every organization, by
+# connector slug, as JSON: {"hubspot": {"client_id": "...", "client_secret":
+# "...", "scopes": [...]?, "redirect_uri": "..."?}}. An organization's own app
+# (Settings → OAuth Apps) wins over the platform's.
+FASTN_PLATFORM_OAUTH_APPS = env.json("FASTN_PLATFORM_OAUTH_APPS", default={})
+# The redirect_uri registered with providers: where they send the code back.
+FASTN_OAUTH_CALLBACK_URL = env(
+    "FASTN_OAUTH_CALLBACK_URL", default=FASTN_PUBLIC_URL.rstrip("/") + "/api/v1/oauth/callback"
+)
+# How long a customer has to finish an authorisation (the `state`'s lifetime).
+FASTN_OAUTH_STATE_TTL_SECONDS = env.int("FASTN_OAUTH_STATE_TTL_SECONDS", default=600)
+# Access tokens expiring within this many seconds are refreshed before a call.
+FASTN_OAUTH_REFRESH_BUFFER_SECONDS = env.int("FASTN_OAUTH_REFRESH_BUFFER_SECONDS", default=120)
+# Connector call traces are kept this many days (purged daily by Celery beat).
+FASTN_CALL_TRACE_RETENTION_DAYS = env.int("FASTN_CALL_TRACE_RETENTION_DAYS", default=30)
+# Largest OpenAPI document accepted for import once decompressed (bodies may be
+# sent gzip-compressed to stay under FASTN_MAX_BODY_BYTES).
+FASTN_OPENAPI_MAX_BYTES = env.int("FASTN_OPENAPI_MAX_BYTES", default=64 * 1024 * 1024)
+
 # --- REST framework -------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -451,5 +485,9 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         "django_tenants": {"level": "WARNING"},
+        # httpx logs every request's full URL at INFO, query string included:
+        # connector calls may carry credentials there (api_key in: query).
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
     },
 }

@@ -426,10 +426,11 @@ def github_spec() -> bytes:
 
 
 def test_githubs_rest_api_imports_quickly_and_validly(github_spec: bytes) -> None:
-    started = time.perf_counter()
+    # CPU time, not wall time: the budget must hold on a machine busy with other work.
+    started = time.process_time()
     definition = import_openapi(github_spec, slug="github-rest", name="GitHub REST")
-    elapsed = time.perf_counter() - started
-    assert elapsed < 5, f"import took {elapsed:.1f} s"
+    elapsed = time.process_time() - started
+    assert elapsed < 5, f"import took {elapsed:.1f} s of CPU"
     source = json.loads(github_spec)
     operations = sum(
         1

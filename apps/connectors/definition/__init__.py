@@ -36,6 +36,7 @@ __all__ = [
     "SLUG_RE",
     "Problem",
     "clean_definition",
+    "definition_head",
     "definition_schema",
     "json_path",
     "normalize_definition",
@@ -433,6 +434,17 @@ def normalize_definition(data: Mapping[str, Any]) -> dict[str, Any]:
         if isinstance(polling, dict):
             polling.setdefault("interval_seconds", 300)
     return out
+
+
+def definition_head(data: Mapping[str, Any]) -> dict[str, Any]:
+    """A (valid) definition normalised without its actions, with ``verify``
+    naming the verify action: what connecting and authenticating need, cheap
+    even for an imported API with thousands of actions."""
+    head = normalize_definition({**data, "actions": {}})
+    head["verify"] = data.get("verify") or next(
+        (name for name, action in (data.get("actions") or {}).items() if action.get("verify") is True), None
+    )
+    return head
 
 
 def clean_definition(data: Any) -> dict[str, Any]:

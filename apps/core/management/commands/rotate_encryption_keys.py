@@ -1,8 +1,10 @@
-"""Re-encrypt every stored secret under the newest FASTN_ENCRYPTION_KEYS key."""
+"""Re-encrypt every stored secret, connection credential and OAuth client
+secret under the newest FASTN_ENCRYPTION_KEYS key."""
 
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from apps.connectors.services import connections_rotate_encryption, oauth_apps_rotate_encryption
 from apps.core.models import Organization
 from apps.core.tenancy import organization_context
 from apps.settings.services import secrets_rotate_encryption
@@ -15,9 +17,14 @@ class Command(BaseCommand):
         total = 0
         for organization in Organization.objects.filter(is_template=False).order_by("pk"):
             with organization_context(organization), transaction.atomic():
-                count = secrets_rotate_encryption()
-            total += count
-            self.stdout.write(f"{organization.slug}: {count} secrets re-encrypted")
+                secrets = secrets_rotate_encryption()
+                credentials = connections_rotate_encryption()
+                apps = oauth_apps_rotate_encryption()
+            total += secrets + credentials + apps
+            self.stdout.write(
+                f"{organization.slug}: {secrets} secrets, {credentials} connection credentials, "
+                f"{apps} OAuth app secrets re-encrypted"
+            )
         from apps.workflows.sandbox_db.roles import sandbox_rotate_encryption
 
         sandbox_passwords = sandbox_rotate_encryption()

@@ -8,6 +8,7 @@ org_patterns = [
     path("widgets/", views.widgets, name="widgets"),
     path("activity/", views.activity, name="activity"),
     path("settings/", include("apps.settings.urls")),
+    path("", include("apps.workflows.urls")),
 ]
 
 urlpatterns = [

@@ -1,14 +1,18 @@
-"""Dashboard pages of the core app: the organization picker and Home, and the
-error pages (JSON under /api/, HTML elsewhere)."""
+"""Dashboard pages of the core app: the organization picker, Home, the
+sections of the main navigation (with their tabs), and the error pages (JSON
+under /api/, HTML elsewhere)."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 
+from apps.accounts.roles import Resource
 from apps.accounts.selectors import organizations_for_user
-from apps.core.dashboard import dashboard_view
+from apps.core.dashboard import dashboard_view, org_url
 from apps.core.errors import error_body
 from apps.core.middleware import is_api_path
 
@@ -48,16 +52,64 @@ def server_error(request: HttpRequest) -> HttpResponse:
     return render(request, "500.html", status=500)
 
 
-SECTIONS = {
-    "integrations": ("Integrations", "Connectors, connections, workflows and triggers of this organization."),
-    "widgets": ("Widgets", "The embeddable widget your customers use to connect apps and turn workflows on."),
-    "activity": ("Activity", "Executions, events and traces of this organization."),
+@dataclass(frozen=True)
+class SectionTab:
+    """One tab of a section's sub-navigation. It shows to members whose role
+    can `action` on `resource` (None: every member)."""
+
+    label: str
+    url_name: str
+    resource: str | None
+    action: str = "view"
+
+
+@dataclass(frozen=True)
+class Section:
+    title: str
+    lead: str
+    tabs: tuple[SectionTab, ...] = ()
+
+
+# The sections of the main navigation and their tabs. To add a page to a
+# section, add its tab here; the section's address opens the first tab the
+# member may see.
+SECTIONS: dict[str, Section] = {
+    "integrations": Section(
+        "Integrations",
+        "Connectors, connections, workflows and triggers of this organization.",
+        tabs=(SectionTab("Workflows", "workflows", Resource.WORKFLOWS),),
+    ),
+    "widgets": Section("Widgets", "The embeddable widget your customers use to connect apps and turn workflows on."),
+    "activity": Section(
+        "Activity",
+        "Executions, events and traces of this organization.",
+        tabs=(SectionTab("Executions", "executions", Resource.WORKFLOWS),),
+    ),
 }
 
 
+def section_context(request: HttpRequest, key: str, current: str = "") -> dict:
+    """Template context of a section page: main-nav item, title, and the tabs
+    the member may see (`current` is the url name of the open tab)."""
+    section = SECTIONS[key]
+    principal = request.principal  # type: ignore[attr-defined]
+    tabs = [
+        {
+            "label": tab.label,
+            "url": org_url(request, tab.url_name),
+            "current": tab.url_name == current,
+        }
+        for tab in section.tabs
+        if tab.resource is None or principal.can(tab.resource, tab.action)
+    ]
+    return {"nav": key, "title": section.title, "lead": section.lead, "tabs": tabs}
+
+
 def _section(request: HttpRequest, key: str) -> HttpResponse:
-    title, lead = SECTIONS[key]
-    return render(request, "dashboard/section.html", {"nav": key, "title": title, "lead": lead})
+    context = section_context(request, key)
+    if context["tabs"]:
+        return redirect(context["tabs"][0]["url"])
+    return render(request, "dashboard/section.html", {**context, "empty": bool(SECTIONS[key].tabs)})
 
 
 @dashboard_view()

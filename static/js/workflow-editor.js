@@ -33,7 +33,7 @@
     const textarea = root.querySelector("textarea");
     const gutter = root.querySelector(".gutter-lines");
     const mark = root.querySelector(".line-mark");
-    const bytes = root.querySelector("[data-byte-count]");
+    const position = root.querySelector("[data-cursor-pos]");
     let lines = 0;
     let markedLine = null;
     let escaped = false;
@@ -58,7 +58,18 @@
     }
 
     function updateBytes() {
-      if (bytes) bytes.textContent = byteLabel(encoder.encode(textarea.value).length);
+      // The page header shows the size of the code being edited (the saved size until then).
+      if (textarea.readOnly) return;
+      const label = byteLabel(encoder.encode(textarea.value).length);
+      document.querySelectorAll("[data-byte-count]").forEach((node) => (node.textContent = label));
+    }
+
+    function updatePosition() {
+      if (!position) return;
+      const before = textarea.value.slice(0, textarea.selectionStart);
+      const line = before.split("\n").length;
+      const column = before.length - before.lastIndexOf("\n");
+      position.textContent = "Ln " + line + ", Col " + column;
     }
 
     function placeMark() {
@@ -175,11 +186,13 @@
     });
     textarea.addEventListener("scroll", syncScroll);
     textarea.addEventListener("keydown", onKeydown);
+    ["keyup", "click", "focus", "input"].forEach((name) => textarea.addEventListener(name, updatePosition));
     renderGutter();
     updateBytes();
+    updatePosition();
     if (root.dataset.errorLine) highlight(root.dataset.errorLine, 1);
 
-    return { textarea, highlight, clearMark };
+    return { textarea, highlight, clearMark, refresh: updateBytes };
   }
 
   // --- configuration panel --------------------------------------------------------------
@@ -377,6 +390,7 @@
     });
     document.addEventListener("htmx:afterSettle", () => {
       prepareConfig(); // the panel comes back re-rendered after a save
+      editor.refresh(); // so does the header, with the saved size
       if (saved) {
         saved = false;
         if (submittedCode !== null) savedCode = submittedCode;

@@ -18,7 +18,7 @@ from apps.core.api import TenantAPIView, validated
 from apps.core.errors import InvalidInput
 from apps.core.headers import request_headers, strip_credentials
 from apps.core.pagination import page_body, parse_limit
-from apps.core.redis import get_redis, key
+from apps.core.redis import blpop_within, key
 from apps.core.serializers import (
     JSONObjectField,
     StrictBooleanField,
@@ -318,7 +318,7 @@ def draft_run_and_wait(*, workflow: Workflow, code: str, input, headers: dict, c
             queue=TIERS[Tier.INSTANT].queue,
             retry=False,
         )
-        reply = get_redis().blpop([reply_to], timeout=timeout_ms / 1000 + 10)
+        reply = blpop_within([reply_to], timeout_ms / 1000 + 10)
     except Exception as exc:  # noqa: BLE001 - Redis or the broker is down
         raise ExecutionUnavailable() from exc
     if reply is None:

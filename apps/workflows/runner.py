@@ -27,7 +27,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from apps.core.jsonsafe import jsonb_safe
-from apps.core.redis import get_redis, key
+from apps.core.redis import blpop_within, get_redis, key
 from apps.core.tenancy import current_organization
 from apps.settings.models import Customer
 from apps.workflows.host import ExecutionHost, RunContext
@@ -305,7 +305,7 @@ def _announce(execution_id: Any, outcome: dict) -> None:
 
 def execution_wait(*, execution_id: Any, timeout_s: float) -> dict | None:
     """Block until the worker announces the outcome, or None after timeout_s."""
-    reply = get_redis().blpop([done_key(execution_id)], timeout=max(timeout_s, 0.01))
+    reply = blpop_within([done_key(execution_id)], timeout_s)
     if reply is None:
         return None
     return json.loads(reply[1])

@@ -103,3 +103,32 @@ def test_run_on_a_standard_workflow_is_queued_then_completes(celery_workers, liv
             break
         time.sleep(0.2)
     assert "hi Lin" in html and 'hx-trigger="every 2s"' not in html
+
+
+SLOW = """export default async function (ctx) {
+  await new Promise((resolve) => setTimeout(resolve, 3000));
+  return {slept: true};
+}
+"""
+
+
+def test_test_and_run_wait_for_a_workflow_slower_than_the_redis_socket_timeout(celery_workers, live_org):
+    # The shared Redis client times out reads after 2 s; waiting for a result
+    # must not turn a 3-second run into "queue unavailable" or "still running".
+    org = live_org()
+    workflow = setup_workflow(org, code=SLOW)
+    client = signed_in(org)
+    response = client.post(
+        f"/o/{org.slug}/integrations/workflows/{workflow.slug}/test",
+        {"input": "{}", "headers": "{}"},
+        HTTP_HX_REQUEST="true",
+    )
+    assert response.status_code == 200, response.content.decode()
+    assert "Completed" in response.content.decode() and "slept" in response.content.decode()
+    response = client.post(
+        f"/o/{org.slug}/integrations/workflows/{workflow.slug}/run",
+        {"environment": "production", "input": "{}"},
+        HTTP_HX_REQUEST="true",
+    )
+    html = response.content.decode()
+    assert "Completed" in html and "slept" in html and "Still running" not in html

@@ -184,6 +184,7 @@ def _workflow_list_context(request: HttpRequest, **extra) -> dict:
     counts = selectors.workflow_counts_by_tier()
     return {
         **_page(request, "integrations", "workflows"),
+        "list_url": org_url(request, "workflows"),
         "tier": tier,
         "q": search,
         "tier_tabs": [
@@ -294,6 +295,7 @@ def _workflow_page_context(request: HttpRequest, workflow: Workflow, **extra) ->
     return {
         **_page(request, "integrations", "workflows"),
         "workflow": workflow,
+        "workflow_url": org_url(request, "workflow", slug=workflow.slug),
         "form": form,
         "versions": [{"version": v, "environments": sorted(deployed_where.get(v.number, []))} for v in versions],
         "environment_rows": [{"environment": e, "deployment": current.get(e.slug)} for e in environments],
@@ -654,6 +656,7 @@ def _execution_list_context(request: HttpRequest) -> dict:
         workflows.append((asked["workflow"], asked["workflow"]))
     return {
         **_page(request, "activity", "executions"),
+        "list_url": org_url(request, "executions"),
         "asked": asked,
         "status_tabs": [
             {"value": value, "label": label, "query": _querystring(asked, status=value)} for value, label in STATUS_TABS

@@ -164,6 +164,8 @@ def test_filter_form_answers_htmx_with_the_list_fragment(owner, org_a, make_work
         list_url(org_a), {"status": "completed"}, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="execution-list"
     ).content.decode()
     assert html.lstrip().startswith('<form id="execution-filters"') and "<html" not in html
+    # The fragment names its own address (it must not fall back to the browser's current URL).
+    assert f'hx-get="{list_url(org_a)}"' in html
 
 
 def test_execution_page_shows_every_field_attempts_logs_and_error(owner, org_a, make_workflow, make_execution, in_org):

@@ -86,6 +86,7 @@ def test_save_updates_code_and_configuration_and_audits(owner, org_a, make_workf
     assert response.status_code == 200
     html = response.content.decode()
     assert "Saved at" in html and 'id="wf-form"' in html and 'hx-swap-oob="true"' in html
+    assert f'hx-post="{page_url(org_a, workflow.slug)}"' in html
     saved = json.loads(response["HX-Trigger"])["fastn:saved"]
     assert saved["code_bytes"] == len(new_code.encode())
     in_org(org_a)

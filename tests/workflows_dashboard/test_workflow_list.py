@@ -58,6 +58,7 @@ def test_keyset_pagination_loads_more_rows_without_repeats(owner, org_a, make_wo
     first = owner.get(page_url(org_a)).content.decode()
     slugs_first = re.findall(r'<tr id="wf-row-([\w-]+)">', first)
     assert len(slugs_first) == 25
+    assert f'hx-get="{page_url(org_a)}?cursor=' in first
     cursor = re.search(r"cursor=([\w-]+)", first).group(1)
     more = owner.get(page_url(org_a), {"cursor": cursor}, HTTP_HX_REQUEST="true").content.decode()
     slugs_more = re.findall(r'<tr id="wf-row-([\w-]+)">', more)

@@ -236,3 +236,13 @@ def test_version_page_shows_the_code_and_configuration(owner, org_a, make_workfl
     html = owner.get(page_url(org_a, workflow.slug, "versions/1/")).content.decode()
     assert "v1" in html and "runs in production" in html and "return {ok: true" in html and "Deploy v1" in html
     assert owner.get(page_url(org_a, workflow.slug, "versions/9/")).status_code == 404
+
+
+def test_saving_refreshes_the_draft_state_in_the_header_and_publish_dialog(owner, org_a, make_workflow):
+    workflow = make_workflow("Published Once", publish=True)
+    page = owner.get(page_url(org_a, workflow.slug)).content.decode()
+    assert "draft = v1" in page and '<p class="callout warn" id="publish-same"  >' in page
+    changed = draft_data(workflow, code="export default async function () { return 'changed'; }")
+    html = owner.post(page_url(org_a, workflow.slug), changed, HTTP_HX_REQUEST="true").content.decode()
+    assert "draft has unpublished changes" in html
+    assert 'id="publish-same" hidden hx-swap-oob="true"' in html

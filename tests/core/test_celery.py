@@ -53,7 +53,8 @@ def test_a_message_for_one_queue_lands_in_that_queue_only(queue, settings):
     from apps.core.redis import get_redis
 
     prefix = f"routing-{uuid.uuid4().hex[:8]}"
-    probe = Celery("probe")
+    # Not the current app: shared tasks queued later in this process must keep using fastn's.
+    probe = Celery("probe", set_as_current=False)
     probe.config_from_object("django.conf:settings", namespace="CELERY")
     probe.conf.broker_transport_options = {**settings.CELERY_BROKER_TRANSPORT_OPTIONS, "global_keyprefix": f"{prefix}:"}
     try:

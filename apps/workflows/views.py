@@ -6,7 +6,8 @@ Activity → Executions: the list and an execution's page.
 
 Thin: forms parse, services decide and audit (the same ones the API calls,
 with the same permissions), selectors read. htmx requests get the fragment
-they target (`template#partial`); every form also works without JavaScript.
+they target (`template#partial`); the plain forms post without htmx too.
+Dialogs, the editor's conveniences and Test use static/js.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from apps.core.pagination import paginate_newest_first
 from apps.core.views import section_context
 from apps.settings import selectors as settings_selectors
 from apps.workflows import selectors, services
+from apps.workflows.api import MAX_WAIT_SECONDS
 from apps.workflows.exceptions import ExecutionNotFound, VersionNotFound, WorkflowNotFound
 from apps.workflows.forms import (
     DeployForm,
@@ -47,8 +49,6 @@ from apps.workflows.tiers import RETRY_RANGES, TIERS, Tier
 WORKFLOWS_PER_PAGE = 25
 EXECUTIONS_PER_PAGE = 50
 RECENT_EXECUTIONS = 10
-# The API waits this long for an Instant run (apps.workflows.api.MAX_WAIT_SECONDS).
-RUN_WAIT_SECONDS = 140.0
 
 TIER_TABS = (("", "All"), *Tier.choices)
 STATUS_TABS = (("", "All"), *Execution.Status.choices)
@@ -497,7 +497,7 @@ def workflow_run(request: HttpRequest, slug: str) -> HttpResponse:
     execution = started.execution
     if TIERS[execution.tier].synchronous:
         execution = services.execution_wait_instant(
-            execution=execution, enqueued=started.enqueued, max_wait_s=RUN_WAIT_SECONDS
+            execution=execution, enqueued=started.enqueued, max_wait_s=MAX_WAIT_SECONDS
         )
     context = _run_context(request, workflow, form, environments, execution=execution)
     response = _render(request, "workflows/run.html", context, partial="body")

@@ -1,4 +1,4 @@
-from apps.core.navigation import INTEGRATIONS_TABS, visible_tabs
+from apps.core.navigation import visible_tabs
 
 
 def organization(request):
@@ -16,5 +16,5 @@ def integrations_tabs(request):
     if principal is None or organization is None:
         return {}
     return {
-        "integrations_tabs": lambda: visible_tabs(INTEGRATIONS_TABS, principal=principal, org_slug=organization.slug)
+        "integrations_tabs": lambda: visible_tabs("integrations", principal=principal, org_slug=organization.slug)
     }

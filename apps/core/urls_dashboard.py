@@ -12,6 +12,7 @@ org_patterns = [
     path("settings/billing/", include("apps.billing.urls")),
     path("settings/", include(connectors_urls.settings_urlpatterns)),
     path("settings/", include("apps.settings.urls")),
+    path("", include("apps.workflows.urls")),
 ]
 
 urlpatterns = [

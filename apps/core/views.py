@@ -1,5 +1,6 @@
-"""Dashboard pages of the core app: the organization picker and Home, and the
-error pages (JSON under /api/, HTML elsewhere)."""
+"""Dashboard pages of the core app: the organization picker, Home, the
+sections of the main navigation (with their tabs), and the error pages (JSON
+under /api/, HTML elsewhere)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from apps.accounts.selectors import organizations_for_user
 from apps.core.dashboard import dashboard_view
 from apps.core.errors import error_body
 from apps.core.middleware import is_api_path
+from apps.core.navigation import SECTIONS, section_context
 
 
 def root(request: HttpRequest) -> HttpResponse:
@@ -48,23 +50,19 @@ def server_error(request: HttpRequest) -> HttpResponse:
     return render(request, "500.html", status=500)
 
 
-SECTIONS = {
-    "widgets": ("Widgets", "The embeddable widget your customers use to connect apps and turn workflows on."),
-    "activity": ("Activity", "Executions, events and traces of this organization."),
-}
-
-
 def _section(request: HttpRequest, key: str) -> HttpResponse:
-    title, lead = SECTIONS[key]
-    return render(request, "dashboard/section.html", {"nav": key, "title": title, "lead": lead})
+    context = section_context(request, key)
+    if context["tabs"]:
+        return redirect(context["tabs"][0]["url"])
+    return render(request, "dashboard/section.html", {**context, "empty": bool(SECTIONS[key].tabs)})
 
 
 @dashboard_view()
 def integrations(request: HttpRequest) -> HttpResponse:
-    """The Integrations landing: a summary card per area the member may view
-    (the tabs come from apps.core.navigation.INTEGRATIONS_TABS)."""
+    """The Integrations landing: a summary card per area the member may view."""
     from apps.connectors import catalog
     from apps.connectors import selectors as connectors
+    from apps.workflows.models import Workflow
 
     principal = request.principal
     context: dict = {"nav": "integrations", "tab": "overview"}
@@ -73,6 +71,8 @@ def integrations(request: HttpRequest) -> HttpResponse:
         context["catalog_size"] = len(catalog.load_catalog())
     if principal.can("connections", "view"):
         context["connection_counts"] = connectors.connection_counts()
+    if principal.can("workflows", "view"):
+        context["workflows"] = Workflow.objects.count()
     return render(request, "integrations/index.html", context)
 
 

@@ -51,3 +51,15 @@ class ExecutionUnavailable(FastnError):
 class WaitTimeout(FastnError):
     status, code = 504, "execution_wait_timeout"
     default_message = "The execution did not finish in time to answer; poll GET /api/v1/executions/{id}."
+
+
+class NotPublished(Conflict):
+    """The operation needs a published version and there is none yet."""
+
+    code = "not_published"
+
+
+class DraftChanged(Conflict):
+    """Someone saved the draft after the editor loaded it (a lost update prevented)."""
+
+    code = "draft_changed"

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 
 from apps.core.pagination import Page, paginate_newest_first
 from apps.settings.models import Environment
@@ -122,3 +122,69 @@ def execution_page(
     if until:
         queryset = queryset.filter(created_at__lt=until)
     return paginate_newest_first(queryset, cursor=cursor, limit=limit)
+
+
+# --- Reads for the dashboard's pages -----------------------------------------------------
+
+
+def version_get(*, workflow: Workflow, number: int) -> WorkflowVersion:
+    from apps.workflows.exceptions import VersionNotFound
+
+    version = WorkflowVersion.objects.filter(workflow=workflow, number=number).first()
+    if version is None:
+        raise VersionNotFound(f"Workflow {workflow.slug!r} has no version {number}.")
+    return version
+
+
+def current_deployments(*, workflow: Workflow) -> list[Deployment]:
+    """What runs in each environment: the newest deployment per environment, one query."""
+    return list(
+        Deployment.objects.filter(workflow=workflow)
+        .select_related("version", "environment")
+        .order_by("environment__slug", "-deployed_at")
+        .distinct("environment__slug")
+    )
+
+
+def deployments_for_workflows(*, workflow_ids: list) -> dict[Any, dict[str, int]]:
+    """{workflow id: {environment slug: deployed version number}} for a page of workflows, one query."""
+    rows = (
+        Deployment.objects.filter(workflow_id__in=workflow_ids)
+        .order_by("workflow_id", "environment__slug", "-deployed_at")
+        .distinct("workflow_id", "environment__slug")
+        .values_list("workflow_id", "environment__slug", "version__number")
+    )
+    out: dict[Any, dict[str, int]] = {}
+    for workflow_id, environment, number in rows:
+        out.setdefault(workflow_id, {})[environment] = number
+    return out
+
+
+def draft_matches_latest(*, workflow: Workflow) -> bool | None:
+    """Whether the draft's code and configuration equal the latest version's
+    (None when nothing was published yet)."""
+    from apps.workflows.services import _config_of
+
+    if not workflow.latest_version:
+        return None
+    latest = (
+        WorkflowVersion.objects.filter(workflow=workflow, number=workflow.latest_version)
+        .values("code", "config")
+        .first()
+    )
+    if latest is None:
+        return None
+    return latest["code"] == workflow.code and latest["config"] == _config_of(workflow)
+
+
+def workflow_counts_by_tier() -> dict[str, int]:
+    return dict(Workflow.objects.order_by().values_list("tier").annotate(n=Count("id")).values_list("tier", "n"))
+
+
+def workflow_choices(*, limit: int = 500) -> list[tuple[str, str]]:
+    """(slug, name) of the organization's workflows for filter menus, by name."""
+    return list(Workflow.objects.order_by("name", "slug").values_list("slug", "name")[:limit])
+
+
+def execution_attempts(*, execution: Execution) -> list:
+    return list(execution.attempt_rows.order_by("number"))

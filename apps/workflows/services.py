@@ -12,7 +12,7 @@ import logging
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import jsonschema
@@ -28,10 +28,12 @@ from apps.settings.selectors import environment_get
 from apps.settings.services import audit_record
 from apps.workflows import selectors
 from apps.workflows.exceptions import (
+    DraftChanged,
     ExecutionUnavailable,
     IdempotencyConflict,
     InvalidWorkflowInput,
     NotDeployed,
+    NotPublished,
     VersionNotFound,
     WorkflowCompileError,
     WorkflowDisabled,
@@ -496,3 +498,85 @@ def execution_fail_unqueued(*, execution: Execution, message: str) -> Execution:
 
 def raise_unavailable() -> None:
     raise ExecutionUnavailable()
+
+
+# --- Editor operations (used by the dashboard's workflow page) ---------------------
+
+
+def workflow_save_draft(
+    *, actor: Principal, workflow: Workflow, expected_updated_at: datetime | None, **fields: Any
+) -> Workflow:
+    """`workflow_update` for an editor that loaded the draft at `expected_updated_at`.
+
+    Someone else (a colleague, or the AI builder through the API) may have
+    saved the draft meanwhile; saving over it would silently drop their
+    change, so this refuses with `DraftChanged` instead. None skips the check.
+    """
+    with transaction.atomic():
+        locked = Workflow.objects.select_for_update().get(pk=workflow.pk)
+        if expected_updated_at is not None and locked.updated_at != expected_updated_at:
+            raise DraftChanged(
+                f"{locked.updated_by or 'Someone'} saved this workflow after you opened it. "
+                "Reload to see their changes (copy yours first), then save again.",
+                details={"updated_by": locked.updated_by, "updated_at": locked.updated_at.isoformat()},
+            )
+        return workflow_update(actor=actor, workflow=locked, **fields)
+
+
+def workflow_discard_draft(*, actor: Principal, workflow: Workflow) -> Workflow:
+    """Reset the draft's code and versioned configuration to the latest published version.
+
+    Name, description and the enabled switch are not part of a version and
+    stay as they are. Nothing is written (or audited) when the draft already
+    matches the version.
+    """
+    with transaction.atomic():
+        locked = Workflow.objects.select_for_update().get(pk=workflow.pk)
+        version = WorkflowVersion.objects.filter(workflow=locked, number=locked.latest_version).first()
+        if version is None:
+            raise NotPublished(
+                f"Workflow {locked.slug!r} has no published version to go back to: publish it first.",
+            )
+        config = version.config
+        target = {
+            "code": version.code,
+            "tier": config["tier"],
+            "timeout_ms": config["timeout_ms"],
+            "retry_policy": config.get("retry_policy") or dict(RETRY_DEFAULTS),
+            "input_schema": config.get("input_schema"),
+        }
+        reset = [name for name, value in target.items() if getattr(locked, name) != value]
+        if not reset:
+            return locked
+        for name in reset:
+            setattr(locked, name, target[name])
+        update_fields = [*reset, "updated_by", "updated_at"]
+        if "code" in reset:
+            locked.edited_via = Workflow.EditedVia.MANUAL
+            update_fields.append("edited_via")
+        locked.updated_by = actor.label
+        locked.save(update_fields=update_fields)
+        audit_record(
+            actor=actor,
+            action="workflow.discard",
+            resource_type="workflow",
+            resource_id=locked.slug,
+            changes={"version": version.number, "reset": reset},
+        )
+    return locked
+
+
+def execution_wait_instant(*, execution: Execution, enqueued: bool, max_wait_s: float) -> Execution:
+    """Wait for an Instant execution just started by `execution_start`; return
+    the row as it stands then: finished, or still queued/running when the
+    wait ran out (the caller then points at the execution instead)."""
+    from apps.workflows import runner
+
+    if not enqueued:
+        return execution_fail_unqueued(execution=execution, message="The instant queue was unavailable.")
+    budget = min(max_wait_s, execution.timeout_ms / 1000 * max(execution.max_attempts, 1) + 5)
+    try:
+        runner.execution_wait(execution_id=execution.id, timeout_s=budget)
+    except Exception:  # noqa: BLE001 - Redis went away while waiting: the row still tells
+        logger.warning("Waiting for execution %s failed; reading its row", execution.id, exc_info=True)
+    return selectors.execution_get(execution_id=execution.id)

@@ -165,6 +165,14 @@ def spare_orgs(django_db_setup, django_db_blocker) -> list[OrgFixture]:
 def _public_schema_after_test():
     yield
     try:
+        # Grants made inside a rolled-back test transaction are gone: forget
+        # them even if a test ran its on-commit callbacks by hand.
+        from apps.core import rls
+
+        rls._granted.clear()
+    except Exception:  # noqa: BLE001 - pure tests have no Django
+        pass
+    try:
         from django.db import connection
 
         connection.set_schema_to_public()

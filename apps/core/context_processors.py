@@ -15,6 +15,4 @@ def integrations_tabs(request):
     organization = getattr(request, "organization", None)
     if principal is None or organization is None:
         return {}
-    return {
-        "integrations_tabs": lambda: visible_tabs("integrations", principal=principal, org_slug=organization.slug)
-    }
+    return {"integrations_tabs": lambda: visible_tabs("integrations", principal=principal, org_slug=organization.slug)}

@@ -62,9 +62,7 @@ def visible_tabs(section: str, *, principal, org_slug: str, current: str = "") -
             url = reverse(tab.url_name, kwargs={"org_slug": org_slug})
         except NoReverseMatch:
             continue
-        shown.append(
-            {"key": tab.key, "label": tab.label, "url": url, "current": current in (tab.key, tab.url_name)}
-        )
+        shown.append({"key": tab.key, "label": tab.label, "url": url, "current": current in (tab.key, tab.url_name)})
     return shown
 
 

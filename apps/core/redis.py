@@ -37,6 +37,8 @@ def get_blocking_redis(url: str | None = None) -> redis.Redis:
     """A client for blocking commands (BLPOP) whose wait is longer than the
     regular client's 2 s socket timeout; pass the wait as the command's own timeout."""
     return _blocking_client(url or settings.REDIS_URL)
+
+
 def blpop_within(keys: list[str], timeout_s: float, *, url: str | None = None) -> tuple | None:
     """BLPOP for up to `timeout_s`, or None.
 

@@ -83,6 +83,7 @@ from django.conf import settings
 from django.db import DatabaseError, connections, transaction
 from django.db.migrations.operations.base import Operation
 from django.http import HttpRequest, HttpResponse
+from django.urls import Resolver404, resolve
 from psycopg import sql
 
 logger = logging.getLogger(__name__)
@@ -343,9 +344,23 @@ class CustomerScopeMiddleware:
             or not settings.FASTN_CUSTOMER_SCOPE_REQUESTS
         ):
             return self.get_response(request)
+        if not _view_is_customer_scoped(request):
+            return self.get_response(request)
         from apps.settings.selectors import customer_id_for_external_id
 
         customer_id = customer_id_for_external_id(external_id=header)
         request.customer_scope_id = customer_id  # type: ignore[attr-defined]
         with customer_scope(customer_id):
             return self.get_response(request)
+
+
+def _view_is_customer_scoped(request: HttpRequest) -> bool:
+    """Views opt out with `customer_scoped = False`: those that wait for
+    Celery workers, which must see the rows the view commits (a whole-request
+    transaction would hide them until the response)."""
+    try:
+        match = resolve(request.path_info)
+    except Resolver404:
+        return True
+    view_class = getattr(match.func, "view_class", None) or getattr(match.func, "cls", None)
+    return getattr(view_class, "customer_scoped", True)

@@ -43,3 +43,16 @@ def clone_schema_into(base_schema: str, new_schema: str) -> None:
                 "SELECT app, name, now() FROM {base}.django_migrations ORDER BY id"
             ).format(new=sql.Identifier(new_schema), base=sql.Identifier(base_schema))
         )
+        # The clone function copies row-level security policies and ENABLE,
+        # but not FORCE (which makes policies bind the tables' owner too).
+        cursor.execute(
+            "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = %s AND c.relkind = 'r' AND c.relforcerowsecurity",
+            [base_schema],
+        )
+        for (table,) in cursor.fetchall():
+            cursor.execute(
+                sql.SQL("ALTER TABLE {}.{} FORCE ROW LEVEL SECURITY").format(
+                    sql.Identifier(new_schema), sql.Identifier(table)
+                )
+            )

@@ -279,6 +279,8 @@ class WorkflowTestView(TenantAPIView):
 
     permission_resource = Resource.WORKFLOWS
     permission_action = "run"
+    # It waits for a worker: no whole-request customer transaction (apps.core.rls).
+    customer_scoped = False
 
     @extend_schema(summary="Test-run the draft; nothing is saved", request=TestRunIn)
     def post(self, request, slug: str):
@@ -392,6 +394,10 @@ class WorkflowRunView(TenantAPIView):
 
     permission_resource = Resource.WORKFLOWS
     permission_action = "run"
+    # The execution row must be committed before the worker looks for it, and
+    # Instant runs wait for the worker: no whole-request customer transaction
+    # (apps.core.rls). The view filters by customer explicitly.
+    customer_scoped = False
 
     @extend_schema(
         summary="Run a workflow",

@@ -8,6 +8,7 @@ statements) of one turn run concurrently on a small thread pool.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import time
@@ -22,6 +23,7 @@ from django.utils import timezone
 
 from apps.core import crypto
 from apps.core.models import Organization
+from apps.core.rls import customer_scope
 from apps.settings.models import Customer, Secret
 from apps.workflows.models import StateEntry
 from apps.workflows.runtime import HostOp, HostResult
@@ -135,8 +137,13 @@ class ExecutionHost:
             raise OpFailed("scope must be 'ORG' or 'INVOCATION'.", code="invalid_argument", name="TypeError")
         return key, scope
 
-    def _customer_key(self) -> str:
-        return self.context.customer.id.hex if self.context.customer else ""
+    def _customer_id(self):
+        return self.context.customer.id if self.context.customer else None
+
+    def _scoped(self):
+        """Customer runs touch customer-scoped tables under row-level security."""
+        customer = self.context.customer
+        return customer_scope(customer.id) if customer is not None else contextlib.nullcontext()
 
     def _state_get(self, args: dict, deadline: float):
         key, scope = self._state_args(args)
@@ -147,12 +154,15 @@ class ExecutionHost:
                 return None, ()
             return value, ()
         now = timezone.now()
-        value = (
-            StateEntry.objects.filter(workflow_id=self.context.workflow_id, customer_key=self._customer_key(), key=key)
-            .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
-            .values_list("value", flat=True)
-            .first()
-        )
+        with self._scoped():
+            value = (
+                StateEntry.objects.filter(
+                    workflow_id=self.context.workflow_id, customer_id=self._customer_id(), key=key
+                )
+                .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+                .values_list("value", flat=True)
+                .first()
+            )
         return value, ()
 
     def _state_set(self, args: dict, deadline: float):
@@ -174,30 +184,31 @@ class ExecutionHost:
             self.context.invocation_state[key] = (value, expires)
             return None, ()
         expires_at = timezone.now() + timedelta(seconds=ttl) if ttl else None
-        StateEntry.objects.bulk_create(
-            [
-                StateEntry(
-                    workflow_id=self.context.workflow_id,
-                    customer_key=self._customer_key(),
-                    key=key,
-                    value=value,
-                    size_bytes=size,
-                    expires_at=expires_at,
-                )
-            ],
-            update_conflicts=True,
-            unique_fields=["workflow", "customer_key", "key"],
-            update_fields=["value", "size_bytes", "expires_at", "updated_at"],
+        entry = StateEntry(
+            workflow_id=self.context.workflow_id,
+            customer_id=self._customer_id(),
+            key=key,
+            value=value,
+            size_bytes=size,
+            expires_at=expires_at,
         )
+        with self._scoped():
+            StateEntry.objects.bulk_create(
+                [entry],
+                update_conflicts=True,
+                unique_fields=["workflow", "customer", "key"],
+                update_fields=["value", "size_bytes", "expires_at", "updated_at"],
+            )
         return None, ()
 
     def _state_delete(self, args: dict, deadline: float):
         key, scope = self._state_args(args)
         if scope == "INVOCATION":
             return self.context.invocation_state.pop(key, None) is not None, ()
-        deleted, _ = StateEntry.objects.filter(
-            workflow_id=self.context.workflow_id, customer_key=self._customer_key(), key=key
-        ).delete()
+        with self._scoped():
+            deleted, _ = StateEntry.objects.filter(
+                workflow_id=self.context.workflow_id, customer_id=self._customer_id(), key=key
+            ).delete()
         return deleted > 0, ()
 
     # --- fastn.db ----------------------------------------------------------------------------
@@ -250,6 +261,9 @@ class ExecutionHost:
             raise OpFailed("A connector call needs a connector slug and an action name.", code="invalid_argument")
         if params is not None and not isinstance(params, dict):
             raise OpFailed("Connector parameters must be an object.", code="invalid_argument", name="TypeError")
+        # Not inside customer_scope: the call does outbound HTTP and must not
+        # hold a transaction open, and its trace must be kept when it fails.
+        # The service filters by the run's customer itself.
         try:
             result = connector_call_for_run(
                 connector_slug=slug,

@@ -205,8 +205,8 @@ class StateEntry(models.Model):
 
     id = models.BigAutoField(primary_key=True)
     workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="+")
-    # "" for runs without a customer: a unique constraint treats NULLs as distinct.
-    customer_key = models.CharField(max_length=64, default="")
+    # NULL for runs without a customer (organization-level state).
+    customer = models.ForeignKey("settings.Customer", on_delete=models.CASCADE, null=True, related_name="+")
     key = models.CharField(max_length=512)
     value = models.JSONField()
     size_bytes = models.PositiveIntegerField(default=0)
@@ -215,11 +215,13 @@ class StateEntry(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["workflow", "customer_key", "key"], name="state_unique_key"),
+            models.UniqueConstraint(
+                fields=["workflow", "customer", "key"], name="state_unique_key", nulls_distinct=False
+            ),
         ]
         indexes = [
             models.Index(fields=["expires_at"], name="state_expiry", condition=models.Q(expires_at__isnull=False))
         ]
 
     def __str__(self) -> str:
-        return f"{self.workflow_id}/{self.customer_key or '-'}/{self.key}"
+        return f"{self.workflow_id}/{self.customer_id or '-'}/{self.key}"

@@ -28,8 +28,8 @@ from apps.accounts.roles import Action, Resource
 from apps.core.dashboard import dashboard_view, org_url
 from apps.core.errors import FastnError, InvalidInput
 from apps.core.headers import strip_credentials
-from apps.core.pagination import paginate_newest_first
 from apps.core.navigation import section_context
+from apps.core.pagination import paginate_newest_first
 from apps.settings import selectors as settings_selectors
 from apps.workflows import selectors, services
 from apps.workflows.api import MAX_WAIT_SECONDS

@@ -16,7 +16,7 @@ def test_catalogue_install_makes_the_connector_appear(page, web_server, live_org
     sign_in(page, web_server, org)
     page.click("nav.mainnav >> text=Integrations")
     page.wait_for_url(re.compile(r".*/integrations/$"))
-    page.click("nav.tabs >> text=Connectors")
+    page.click("nav.subnav >> text=Connectors")
     page.wait_for_url(re.compile(r".*/integrations/connectors/$"))
     assert page.locator("#installed-connectors").inner_text().count("No connectors yet") == 1
 

@@ -58,6 +58,8 @@ def test_secrets_and_customers_pages_work_with_htmx(page, web_server, live_org):
     page.fill("#customers-panel input[name=name]", "Browser Customer")
     page.click("#customers-panel button[type=submit]")
     page.locator("text=Customer Browser Customer added.").wait_for()
+    # The panel was swapped in: wait until htmx has wired its search box.
+    page.wait_for_function("document.querySelector('input[type=search]')['htmx-internal-data'] !== undefined")
     page.fill("input[type=search]", "nomatch")
     page.locator("text=No customer matches").wait_for()
     page.fill("input[type=search]", "browser")

@@ -38,6 +38,8 @@ def test_create_edit_test_publish_deploy_run_and_find_the_execution(page, web_se
     org = live_org()
     sign_in(page, web_server, org)
     page.click("nav.mainnav >> text=Integrations")
+    page.wait_for_url(re.compile(r".*/integrations/$"))
+    page.click("nav.subnav >> text=Workflows")
     page.wait_for_url(re.compile(r".*/integrations/workflows/$"))
     assert page.locator(".subnav [aria-current=page]").inner_text() == "Workflows"
 

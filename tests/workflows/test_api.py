@@ -302,7 +302,8 @@ def test_roles_through_the_workflow_endpoints(api, org_a, role_key):
     create(api(org_a))
     api(org_a).post("/api/v1/workflows/add-numbers/publish")
     viewer = api(org_a, key=role_key(org_a, "viewer"))
-    operator = api(org_a, key=role_key(org_a, "operator"))
+    operator = api(org_a, key=role_key(org_a, "operator", kind="live"))
+    test_operator = api(org_a, key=role_key(org_a, "operator", kind="test"))
     assert viewer.get("/api/v1/workflows").status_code == 200
     assert_error(viewer.post("/api/v1/workflows", {"name": "x", "code": CODE}), 403)
     assert_error(viewer.post("/api/v1/workflows/add-numbers/publish"), 403)
@@ -311,6 +312,14 @@ def test_roles_through_the_workflow_endpoints(api, org_a, role_key):
     assert_error(operator.post("/api/v1/workflows/add-numbers/publish"), 403)
     assert operator.post("/api/v1/workflows/add-numbers/deploy", {"version": 1}).status_code == 200
     assert operator.post("/api/v1/workflows/add-numbers/run", {}).status_code == 202
+    # Test keys stay out of production, for deploys and runs alike; other environments are fine.
+    assert_error(test_operator.post("/api/v1/workflows/add-numbers/deploy", {"version": 1}), 403)
+    assert_error(test_operator.post("/api/v1/workflows/add-numbers/run", {}), 403)
+    assert (
+        test_operator.post("/api/v1/workflows/add-numbers/deploy", {"version": 1, "environment": "staging"}).status_code
+        == 200
+    )
+    assert test_operator.post("/api/v1/workflows/add-numbers/run?environment=staging", {}).status_code == 202
 
 
 def test_delete_removes_the_workflow_and_keeps_executions(api, org_a, in_org):

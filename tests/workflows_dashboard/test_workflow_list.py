@@ -14,9 +14,11 @@ def page_url(org, suffix=""):
     return f"/o/{org.slug}/integrations/workflows/{suffix}"
 
 
-def test_integrations_opens_its_first_tab_workflows(owner, org_a):
+def test_integrations_landing_links_the_workflows_tab(owner, org_a):
     response = owner.get(f"/o/{org_a.slug}/integrations/")
-    assert response.status_code == 302 and response["Location"] == page_url(org_a)
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert f'href="{page_url(org_a)}"' in html and ">Workflows</a>" in html
 
 
 def test_list_shows_name_slug_description_status_versions_and_production(owner, org_a, make_workflow):

@@ -135,6 +135,10 @@ def organization_create(
 
 
 def organization_delete(*, organization: Organization) -> None:
-    """Delete an organization and drop its schema. Irreversible."""
+    """Delete an organization and drop its schema, with every fastn.db schema
+    and role of its customers. Irreversible."""
+    from apps.workflows.sandbox_db import sandbox_drop_organization
+
     connection.set_schema_to_public()
+    sandbox_drop_organization(organization.pk)
     organization.delete(force_drop=True)

@@ -22,6 +22,7 @@ from apps.accounts.principals import Principal
 from apps.accounts.roles import SystemRole, is_system_role, role_permissions
 from apps.core import crypto
 from apps.core.errors import InvalidInput
+from apps.core.residency import customer_database
 from apps.settings.exceptions import (
     ApiKeyNotFound,
     CustomerExists,
@@ -150,7 +151,15 @@ def customer_update(*, actor: Principal, external_id: str, **fields: Any) -> Cus
 
 def customer_delete(*, actor: Principal, external_id: str) -> None:
     customer = customer_get(external_id=external_id)
+    customer_id = customer.id
+    region_database = customer_database(customer)
     customer.delete()
+    # The customer's fastn.db schema and role go with it.
+    from apps.workflows.sandbox_db import SandboxScope, sandbox_drop
+
+    sandbox_drop(
+        SandboxScope(organization_id=actor.organization.pk, schema_suffix=customer_id.hex, database=region_database)
+    )
     audit_record(actor=actor, action="customer.delete", resource_type="customer", resource_id=external_id)
 
 

@@ -241,7 +241,11 @@ class WorkflowListView(TenantAPIView):
         tier = params.get("tier", "")
         if tier and tier not in Tier.values:
             raise InvalidInput.for_field("tier", "Must be instant, standard or long.")
-        queryset = selectors.workflow_list(tier=tier, search=params.get("search", ""))
+        from apps.accounts.access import principal_filter_queryset
+
+        queryset = principal_filter_queryset(
+            self.principal, "workflows", "view", selectors.workflow_list(tier=tier, search=params.get("search", ""))
+        )
         page = paginate_newest_first(
             queryset, cursor=params.get("cursor"), limit=parse_limit(params.get("limit")), time_field="updated_at"
         )
@@ -259,18 +263,20 @@ class WorkflowDetailView(TenantAPIView):
 
     @extend_schema(summary="Get a workflow", responses=WorkflowOut)
     def get(self, request, slug: str):
-        return Response(WorkflowOut(selectors.workflow_get(slug=slug)).data)
+        return Response(WorkflowOut(selectors.workflow_for(principal=self.principal, slug=slug)).data)
 
     @extend_schema(summary="Update a workflow's draft", request=WorkflowUpdateIn, responses=WorkflowOut)
     def patch(self, request, slug: str):
-        workflow = selectors.workflow_get(slug=slug)
+        workflow = selectors.workflow_for(principal=self.principal, slug=slug, action="edit")
         data = validated(WorkflowUpdateIn, request.data)
         workflow = services.workflow_update(actor=self.principal, workflow=workflow, **data)
         return Response(WorkflowOut(workflow).data)
 
     @extend_schema(summary="Delete a workflow", responses={204: None})
     def delete(self, request, slug: str):
-        services.workflow_delete(actor=self.principal, workflow=selectors.workflow_get(slug=slug))
+        services.workflow_delete(
+            actor=self.principal, workflow=selectors.workflow_for(principal=self.principal, slug=slug, action="delete")
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -284,7 +290,7 @@ class WorkflowTestView(TenantAPIView):
 
     @extend_schema(summary="Test-run the draft; nothing is saved", request=TestRunIn)
     def post(self, request, slug: str):
-        workflow = selectors.workflow_get(slug=slug)
+        workflow = selectors.workflow_for(principal=self.principal, slug=slug, action="run")
         data = validated(TestRunIn, _body_or_empty(request))
         code = data.get("code")
         if code is not None:
@@ -333,7 +339,7 @@ class WorkflowPublishView(TenantAPIView):
 
     @extend_schema(summary="Publish the draft as the next version", request=PublishIn, responses={201: VersionOut})
     def post(self, request, slug: str):
-        workflow = selectors.workflow_get(slug=slug)
+        workflow = selectors.workflow_for(principal=self.principal, slug=slug, action="publish")
         data = validated(PublishIn, _body_or_empty(request))
         version = services.workflow_publish(actor=self.principal, workflow=workflow, note=data["note"])
         return Response(VersionDetailOut(version).data, status=status.HTTP_201_CREATED)
@@ -344,7 +350,7 @@ class WorkflowVersionsView(TenantAPIView):
 
     @extend_schema(summary="A workflow's versions, newest first", responses=VersionOut(many=True))
     def get(self, request, slug: str):
-        workflow = selectors.workflow_get(slug=slug)
+        workflow = selectors.workflow_for(principal=self.principal, slug=slug, action="view")
         versions = selectors.version_list(workflow=workflow)
         return Response({"results": VersionOut(versions, many=True).data, "next_cursor": None, "has_more": False})
 
@@ -356,7 +362,7 @@ class WorkflowVersionDetailView(TenantAPIView):
     def get(self, request, slug: str, number: int):
         from apps.workflows.exceptions import VersionNotFound
 
-        workflow = selectors.workflow_get(slug=slug)
+        workflow = selectors.workflow_for(principal=self.principal, slug=slug, action="view")
         version = workflow.versions.filter(number=number).first()
         if version is None:
             raise VersionNotFound(f"Workflow {slug!r} has no version {number}.")
@@ -373,7 +379,7 @@ class WorkflowDeployView(TenantAPIView):
         responses=DeploymentOut,
     )
     def post(self, request, slug: str):
-        workflow = selectors.workflow_get(slug=slug)
+        workflow = selectors.workflow_for(principal=self.principal, slug=slug, action="deploy")
         data = validated(DeployIn, request.data)
         deployment = services.workflow_deploy(
             actor=self.principal,
@@ -408,7 +414,7 @@ class WorkflowRunView(TenantAPIView):
         request=serializers.JSONField,
     )
     def post(self, request, slug: str):
-        workflow = selectors.workflow_get(slug=slug)
+        workflow = selectors.workflow_for(principal=self.principal, slug=slug, action="run")
         payload = request.data
         if hasattr(payload, "dict") and not isinstance(payload, dict):
             payload = payload.dict() or {}
@@ -523,6 +529,7 @@ class ExecutionListView(TenantAPIView):
             customer=params.get("customer", ""),
             since=_time_param("since", params.get("since")),
             until=_time_param("until", params.get("until")),
+            workflow_slugs=selectors.workflow_slugs_visible(principal=self.principal),
         )
         return Response(page_body(page, ExecutionSummaryOut(page.items, many=True).data))
 
@@ -532,4 +539,10 @@ class ExecutionDetailView(TenantAPIView):
 
     @extend_schema(summary="One execution with input, output, error, logs and attempts", responses=ExecutionOut)
     def get(self, request, execution_id: str):
-        return Response(ExecutionOut(selectors.execution_get(execution_id=execution_id)).data)
+        execution = selectors.execution_get(execution_id=execution_id)
+        visible = selectors.workflow_slugs_visible(principal=self.principal)
+        if visible is not None and execution.workflow_slug not in visible:
+            from apps.workflows.exceptions import ExecutionNotFound
+
+            raise ExecutionNotFound("No execution with this id.")
+        return Response(ExecutionOut(execution).data)

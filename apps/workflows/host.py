@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from apps.core import crypto
 from apps.core.models import Organization
+from apps.core.residency import customer_database
 from apps.core.rls import customer_scope
 from apps.settings.models import Customer, Secret
 from apps.workflows.models import StateEntry
@@ -217,13 +218,8 @@ class ExecutionHost:
         from apps.workflows.sandbox_db import SandboxScope
 
         customer = self.context.customer
-        database = "default"
-        if customer is not None:
-            from apps.settings import selectors as settings_selectors
-
-            pick = getattr(settings_selectors, "database_for_region", None)
-            if pick is not None:
-                database = pick(region=customer.region)
+        # Data residency: a customer's fastn.db lives in its region's database.
+        database = customer_database(customer) if customer is not None else "default"
         return SandboxScope(
             organization_id=self.context.organization.pk,
             schema_suffix=customer.id.hex if customer else "org",

@@ -21,6 +21,31 @@ def workflow_get(*, slug: str) -> Workflow:
     return workflow
 
 
+def workflow_for(*, principal, slug: str, action: str = "view") -> Workflow:
+    """The workflow, when `principal` may see it (else 404, as if it did not
+    exist) and may `action` on it (else 403, audited) — object permissions of
+    narrowed roles included."""
+    from apps.accounts.access import principal_can_object, principal_require_object
+
+    workflow = workflow_get(slug=slug)
+    if not principal_can_object(principal, "workflows", "view", workflow):
+        raise WorkflowNotFound(f"No workflow with the slug {slug!r}.")
+    if action != "view":
+        principal_require_object(principal, "workflows", action, workflow)
+    return workflow
+
+
+def workflow_slugs_visible(*, principal) -> list[str] | None:
+    """Slugs a narrowed role may see, or None when the role sees every workflow."""
+    from apps.accounts.access import _narrowed, principal_filter_queryset
+
+    if not _narrowed(principal, "workflows"):
+        return None
+    return list(
+        principal_filter_queryset(principal, "workflows", "view", Workflow.objects.all()).values_list("slug", flat=True)
+    )
+
+
 def workflow_list(*, tier: str = "", search: str = "", enabled: bool | None = None) -> QuerySet[Workflow]:
     queryset = Workflow.objects.all()
     if tier:
@@ -106,9 +131,13 @@ def execution_page(
     customer: str = "",
     since: datetime | None = None,
     until: datetime | None = None,
+    workflow_slugs: list[str] | None = None,
 ) -> Page:
-    """Executions newest first; every filter has an index that starts with it."""
+    """Executions newest first; every filter has an index that starts with it.
+    `workflow_slugs` limits the list to those workflows (narrowed roles)."""
     queryset = Execution.objects.only(*LIST_FIELDS)
+    if workflow_slugs is not None:
+        queryset = queryset.filter(workflow_slug__in=workflow_slugs)
     if workflow:
         queryset = queryset.filter(workflow_slug=workflow)
     if status:

@@ -21,8 +21,10 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from apps.accounts.principals import Principal
+from apps.billing.services import quota_consume
 from apps.core.errors import InvalidInput
 from apps.core.jsonsafe import jsonb_safe
+from apps.core.tenancy import current_organization
 from apps.settings.models import Customer, Environment
 from apps.settings.selectors import environment_get
 from apps.settings.services import audit_record
@@ -393,6 +395,13 @@ def execution_start(*, actor: Principal | None, request: RunRequest) -> StartedE
 
     retry = config.get("retry_policy") or RETRY_DEFAULTS
     customer = request.customer
+    # One execution counts once against the plan (retries do not); a hard
+    # block answers 429 and records nothing.
+    quota_consume(
+        organization=current_organization(),
+        meter="executions",
+        customer_external_id=customer.external_id if customer else None,
+    )
     try:
         with transaction.atomic():
             execution = Execution.objects.create(

@@ -23,6 +23,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from apps.accounts.access import principal_filter_queryset
 from apps.accounts.permissions import require_permission
 from apps.accounts.roles import Action, Resource
 from apps.core.dashboard import dashboard_view, org_url
@@ -98,9 +99,10 @@ def _fragment(request: HttpRequest, template: str, partial: str, context: dict, 
         return render(request, f"{template}#{partial}", context, status=status)
 
 
-def _workflow_or_404(slug: str) -> Workflow:
+def _workflow_or_404(request: HttpRequest, slug: str, action: str = "view") -> Workflow:
+    """The workflow the member may see (404 otherwise) and `action` on (403, audited)."""
     try:
-        return selectors.workflow_get(slug=slug)
+        return selectors.workflow_for(principal=request.principal, slug=slug, action=action)
     except WorkflowNotFound:
         raise Http404("No such workflow.")
 
@@ -165,9 +167,12 @@ def _workflow_list_context(request: HttpRequest, **extra) -> dict:
             problems.append(f"There is no tier {tier!r}: showing all workflows.")
         tier = ""
     search = params.get("q", "").strip()[:200]
+    visible = principal_filter_queryset(
+        request.principal, Resource.WORKFLOWS, "view", selectors.workflow_list(tier=tier, search=search)
+    )
     try:
         page = paginate_newest_first(
-            selectors.workflow_list(tier=tier, search=search),
+            visible,
             cursor=params.get("cursor"),
             limit=WORKFLOWS_PER_PAGE,
             time_field="updated_at",
@@ -175,7 +180,7 @@ def _workflow_list_context(request: HttpRequest, **extra) -> dict:
     except InvalidInput as exc:
         problems.append(exc.message)
         page = paginate_newest_first(
-            selectors.workflow_list(tier=tier, search=search),
+            visible,
             cursor=None,
             limit=WORKFLOWS_PER_PAGE,
             time_field="updated_at",
@@ -239,7 +244,7 @@ def _workflow_create(request: HttpRequest) -> HttpResponse:
 @require_POST
 @dashboard_view(Resource.WORKFLOWS, "delete")
 def workflow_delete(request: HttpRequest, slug: str) -> HttpResponse:
-    workflow = _workflow_or_404(slug)
+    workflow = _workflow_or_404(request, slug, "delete")
     services.workflow_delete(actor=request.principal, workflow=workflow)
     message = f"Workflow {workflow.name} deleted."
     if request.htmx and (request.htmx.target or "").startswith("wf-row-"):
@@ -321,7 +326,7 @@ def _workflow_page_context(request: HttpRequest, workflow: Workflow, **extra) ->
 @require_http_methods(["GET", "POST"])
 @dashboard_view(Resource.WORKFLOWS, "view", write_action="edit")
 def workflow_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    workflow = _workflow_or_404(slug)
+    workflow = _workflow_or_404(request, slug, "edit" if request.method == "POST" else "view")
     if request.method == "GET":
         return _render(request, "workflows/detail.html", _workflow_page_context(request, workflow))
     return _workflow_save(request, workflow)
@@ -374,7 +379,7 @@ def _workflow_save(request: HttpRequest, workflow: Workflow) -> HttpResponse:
 @require_POST
 @dashboard_view(Resource.WORKFLOWS, "publish")
 def workflow_publish(request: HttpRequest, slug: str) -> HttpResponse:
-    workflow = _workflow_or_404(slug)
+    workflow = _workflow_or_404(request, slug, "publish")
     form = PublishForm(request.POST)
     if not form.is_valid():
         return _dialog_error(request, workflow, "publish", form.errors.get("note", ["Not valid."])[0], 400)
@@ -389,7 +394,7 @@ def workflow_publish(request: HttpRequest, slug: str) -> HttpResponse:
 @require_POST
 @dashboard_view(Resource.WORKFLOWS, "deploy")
 def workflow_deploy(request: HttpRequest, slug: str) -> HttpResponse:
-    workflow = _workflow_or_404(slug)
+    workflow = _workflow_or_404(request, slug, "deploy")
     versions = selectors.version_list(workflow=workflow)
     environments = settings_selectors.environment_list()
     form = DeployForm(request.POST, versions=versions, environments=environments)
@@ -426,7 +431,7 @@ def _dialog_error(request: HttpRequest, workflow: Workflow, dialog: str, message
 @require_POST
 @dashboard_view(Resource.WORKFLOWS, "edit")
 def workflow_discard(request: HttpRequest, slug: str) -> HttpResponse:
-    workflow = _workflow_or_404(slug)
+    workflow = _workflow_or_404(request, slug, "edit")
     if selectors.draft_matches_latest(workflow=workflow):
         messages.info(request, f"Nothing to discard: the draft already matches v{workflow.latest_version}.")
         return _redirect(request, org_url(request, "workflow", slug=workflow.slug))
@@ -460,7 +465,7 @@ def _run_context(request: HttpRequest, workflow: Workflow, form: RunForm, enviro
 @dashboard_view(Resource.WORKFLOWS, "run")
 def workflow_run(request: HttpRequest, slug: str) -> HttpResponse:
     """GET: the Run dialog's form. POST: run the version deployed to the chosen environment."""
-    workflow = _workflow_or_404(slug)
+    workflow = _workflow_or_404(request, slug, "run")
     environments = settings_selectors.environment_list()
     if request.method == "GET":
         deployed = selectors.deployments_by_environment(workflow=workflow)
@@ -510,7 +515,7 @@ def workflow_test(request: HttpRequest, slug: str) -> HttpResponse:
     """Run the editor's code (or the saved draft) on the instant queue; nothing is saved."""
     from apps.workflows.api import draft_run_and_wait
 
-    workflow = _workflow_or_404(slug)
+    workflow = _workflow_or_404(request, slug, "run")
     form = TestRunForm(request.POST)
     context: dict = {"workflow": workflow}
     if not form.is_valid():
@@ -551,7 +556,7 @@ def workflow_test(request: HttpRequest, slug: str) -> HttpResponse:
 @dashboard_view(Resource.WORKFLOWS, "view")
 def workflow_executions(request: HttpRequest, slug: str) -> HttpResponse:
     """The Executions tab's table (refreshed after a Run)."""
-    workflow = _workflow_or_404(slug)
+    workflow = _workflow_or_404(request, slug, "view")
     executions = selectors.execution_page(cursor=None, limit=RECENT_EXECUTIONS, workflow=workflow.slug).items
     return _fragment(request, "workflows/detail.html", "executions", {"workflow": workflow, "executions": executions})
 
@@ -559,7 +564,7 @@ def workflow_executions(request: HttpRequest, slug: str) -> HttpResponse:
 @require_GET
 @dashboard_view(Resource.WORKFLOWS, "view")
 def workflow_version(request: HttpRequest, slug: str, number: int) -> HttpResponse:
-    workflow = _workflow_or_404(slug)
+    workflow = _workflow_or_404(request, slug, "view")
     try:
         version = selectors.version_get(workflow=workflow, number=number)
     except VersionNotFound:
@@ -647,10 +652,20 @@ def _querystring(asked: dict, **changes) -> str:
 def _execution_list_context(request: HttpRequest) -> dict:
     asked, query, problems = _execution_filters(request)
     try:
-        page = selectors.execution_page(cursor=request.GET.get("cursor"), limit=EXECUTIONS_PER_PAGE, **query)
+        page = selectors.execution_page(
+            cursor=request.GET.get("cursor"),
+            limit=EXECUTIONS_PER_PAGE,
+            workflow_slugs=selectors.workflow_slugs_visible(principal=request.principal),
+            **query,
+        )
     except InvalidInput as exc:
         problems.append(exc.message)
-        page = selectors.execution_page(cursor=None, limit=EXECUTIONS_PER_PAGE, **query)
+        page = selectors.execution_page(
+            cursor=None,
+            limit=EXECUTIONS_PER_PAGE,
+            workflow_slugs=selectors.workflow_slugs_visible(principal=request.principal),
+            **query,
+        )
     workflows = selectors.workflow_choices()
     if asked["workflow"] and asked["workflow"] not in {slug for slug, _ in workflows}:
         workflows.append((asked["workflow"], asked["workflow"]))
@@ -705,6 +720,9 @@ def execution_detail(request: HttpRequest, execution_id: str) -> HttpResponse:
     try:
         execution = selectors.execution_get(execution_id=execution_id)
     except ExecutionNotFound:
+        raise Http404("No such execution.")
+    visible = selectors.workflow_slugs_visible(principal=request.principal)
+    if visible is not None and execution.workflow_slug not in visible:
         raise Http404("No such execution.")
     attempts = selectors.execution_attempts(execution=execution)
     context = {

@@ -79,6 +79,49 @@ def _team(org):
     return {"id": slug}
 
 
+WORKFLOW_CODE = "export default async (ctx) => 1"
+
+
+def _workflow(org, *, published: bool = False, deployed: bool = False):
+    from apps.accounts.principals import Principal
+    from apps.workflows import services
+
+    system = Principal.system(organization=org.organization)
+    workflow = services.workflow_create(actor=system, name=f"W {uuid.uuid4().hex[:8]}", code=WORKFLOW_CODE)
+    if published or deployed:
+        services.workflow_publish(actor=system, workflow=workflow)
+    if deployed:
+        services.workflow_deploy(actor=system, workflow=workflow, version_number=1, environment_slug="production")
+    return {"id": workflow.slug}
+
+
+def _published_workflow(org):
+    return _workflow(org, published=True)
+
+
+def _deployed_workflow(org):
+    return _workflow(org, deployed=True)
+
+
+def _connector(org):
+    from apps.accounts.principals import Principal
+    from apps.connectors.services import connector_create
+
+    slug = f"api-{uuid.uuid4().hex[:6]}"
+    connector_create(actor=Principal.system(organization=org.organization), definition=_definition(slug))
+    return {"id": slug}
+
+
+def _definition(slug: str) -> dict:
+    return {
+        "slug": slug,
+        "name": "Row API",
+        "base_url": "https://api.example.com",
+        "auth": {"type": "api_key", "in": "header", "name": "X-Api-Key"},
+        "actions": {"ping": {"method": "GET", "path": "/ping"}},
+    }
+
+
 def _unique(org):
     return {"id": uuid.uuid4().hex[:8]}
 
@@ -147,6 +190,28 @@ ROWS = [
     Row("members", "edit", "patch", "/api/v1/teams/{id}", 200, lambda v: {"name": "Renamed"}, _team),
     Row("members", "delete", "delete", "/api/v1/members/{id}", 204, setup=_member),
     Row("members", "delete", "delete", "/api/v1/teams/{id}", 204, setup=_team),
+    Row("workflows", "view", "get", "/api/v1/workflows", 200),
+    Row("workflows", "view", "get", "/api/v1/workflows/{id}", 200, setup=_workflow),
+    Row("workflows", "view", "get", "/api/v1/executions", 200),
+    Row("workflows", "create", "post", "/api/v1/workflows", 201, lambda v: {"name": v["id"], "code": WORKFLOW_CODE}),
+    Row("workflows", "edit", "patch", "/api/v1/workflows/{id}", 200, lambda v: {"description": "d"}, _workflow),
+    Row("workflows", "delete", "delete", "/api/v1/workflows/{id}", 204, setup=_workflow),
+    Row("workflows", "publish", "post", "/api/v1/workflows/{id}/publish", 201, lambda v: {}, _workflow),
+    Row(
+        "workflows",
+        "deploy",
+        "post",
+        "/api/v1/workflows/{id}/deploy",
+        200,
+        lambda v: {"version": 1, "environment": "production"},
+        _published_workflow,
+    ),
+    Row("workflows", "run", "post", "/api/v1/workflows/{id}/run", 202, lambda v: {}, _deployed_workflow),
+    Row("connectors", "view", "get", "/api/v1/connectors", 200),
+    Row("connectors", "view", "get", "/api/v1/catalog", 200),
+    Row("connectors", "create", "post", "/api/v1/connectors", 201, lambda v: _definition(f"c-{v['id']}")),
+    Row("connectors", "edit", "patch", "/api/v1/connectors/{id}", 200, lambda v: {"name": "Renamed"}, _connector),
+    Row("connectors", "delete", "delete", "/api/v1/connectors/{id}", 204, setup=_connector),
     Row("organization", "view", "get", "/api/v1/organization", 200),
     Row("organization", "view", "get", "/api/v1/email-domains", 200),
     Row("organization", "edit", "patch", "/api/v1/organization", 200, lambda v: {"timezone": "Europe/Berlin"}),

@@ -428,3 +428,29 @@ def test_errors_name_nothing_of_the_platform(two_customers):
     assert "nowhere" in body["message"]
     for secret in (sandbox_role_name(y), "postgres", "password"):
         assert secret not in body["message"]
+
+
+@pytest.mark.django_db
+def test_deleting_a_customer_drops_its_fastn_db_schema_and_role(api, org_a, in_org):
+    import time
+
+    from django.db import connection
+
+    from apps.settings.models import Customer
+    from apps.workflows.sandbox_db import SandboxScope, sandbox_execute
+
+    api(org_a).post("/api/v1/customers", {"external_id": "leaving", "name": "Leaving"})
+    in_org(org_a)
+    customer = Customer.objects.get(external_id="leaving")
+    scope = SandboxScope(organization_id=org_a.organization.pk, schema_suffix=customer.id.hex)
+    sandbox_execute(scope, "CREATE TABLE notes (body text)", [], deadline=time.monotonic() + 5)
+    name = sandbox_role_name(scope)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_namespace WHERE nspname = %s", [name])
+        assert cursor.fetchone()[0] == 1
+    assert api(org_a).delete("/api/v1/customers/leaving").status_code == 204
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_namespace WHERE nspname = %s", [name])
+        assert cursor.fetchone()[0] == 0
+        cursor.execute("SELECT count(*) FROM pg_roles WHERE rolname = %s", [name])
+        assert cursor.fetchone()[0] == 0

@@ -199,6 +199,7 @@ def connection_create(
             connection_id=connection_id,
         )
     now = timezone.now()
+    _count_connection(customer)
     try:
         with transaction.atomic():
             connection = Connection.objects.create(
@@ -217,7 +218,11 @@ def connection_create(
                 created_by=actor.label[:255],
             )
     except IntegrityError:
+        _uncount_connection(customer)
         raise _duplicate(loaded, customer) from None
+    except BaseException:
+        _uncount_connection(customer)
+        raise
     audit_record(
         actor=actor,
         action="connection.create",
@@ -255,34 +260,42 @@ def connection_connect_oauth(
         "token_expires_at": token_expiry(credentials),
         "last_verified_at": now,
     }
-    with transaction.atomic():
-        existing = (
-            Connection.objects.select_for_update()
-            .filter(connector_id=loaded.id, customer=customer)
-            .exclude(status=Status.REVOKED)
-            .first()
-        )
-        if existing is None:
-            connection = Connection.objects.create(
-                connector_id=loaded.id,
-                customer=customer,
-                status=Status.CONNECTED,
-                config=dict(config),
-                status_changed_at=now,
-                created_by=(actor.label if actor else "oauth")[:255],
-                **fields,
+    counted = False
+    try:
+        with transaction.atomic():
+            existing = (
+                Connection.objects.select_for_update()
+                .filter(connector_id=loaded.id, customer=customer)
+                .exclude(status=Status.REVOKED)
+                .first()
             )
-            created = True
-        else:
-            connection = existing
-            for name, value in fields.items():
-                setattr(connection, name, value)
-            connection.config = {**(existing.config or {}), **config}
-            connection.credentials_version += 1
-            connection.save()
-            if connection.status != Status.CONNECTED:
-                connection_set_status(connection=connection, status=Status.CONNECTED, actor=actor)
-            created = False
+            if existing is None:
+                _count_connection(customer)
+                counted = True
+                connection = Connection.objects.create(
+                    connector_id=loaded.id,
+                    customer=customer,
+                    status=Status.CONNECTED,
+                    config=dict(config),
+                    status_changed_at=now,
+                    created_by=(actor.label if actor else "oauth")[:255],
+                    **fields,
+                )
+                created = True
+            else:
+                connection = existing
+                for name, value in fields.items():
+                    setattr(connection, name, value)
+                connection.config = {**(existing.config or {}), **config}
+                connection.credentials_version += 1
+                connection.save()
+                if connection.status != Status.CONNECTED:
+                    connection_set_status(connection=connection, status=Status.CONNECTED, actor=actor)
+                created = False
+    except BaseException:
+        if counted:
+            _uncount_connection(customer)
+        raise
     audit_record(
         actor=actor,
         action="connection.create" if created else "connection.reconnect",
@@ -374,6 +387,30 @@ def connection_update(
     return locked
 
 
+def _count_connection(customer: Customer | None) -> None:
+    """Count a new connection against the plan's and the customer's limit
+    (429 QuotaExceeded on a hard block; nothing is created then)."""
+    from apps.billing.services import quota_consume
+    from apps.core.tenancy import current_organization
+
+    quota_consume(
+        organization=current_organization(),
+        meter="connections",
+        customer_external_id=customer.external_id if customer else None,
+    )
+
+
+def _uncount_connection(customer: Customer | None) -> None:
+    from apps.billing.services import quota_release
+    from apps.core.tenancy import current_organization
+
+    quota_release(
+        organization=current_organization(),
+        meter="connections",
+        customer_external_id=customer.external_id if customer else None,
+    )
+
+
 def connection_delete(*, actor: Principal, connection: Connection) -> str:
     """Revoke the token at the provider where it can be (best effort: a
     provider that is down does not keep a customer connected), wipe the
@@ -400,6 +437,7 @@ def connection_delete(*, actor: Principal, connection: Connection) -> str:
                 "token_expires_at": None,
             },
         )
+    _uncount_connection(connection.customer)
     audit_record(
         actor=actor,
         action="connection.delete",

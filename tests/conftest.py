@@ -397,6 +397,9 @@ def celery_workers(django_db_setup, django_db_blocker):
         "FASTN_REDIS_PREFIX_FOR": os.environ.get("PYTEST_XDIST_WORKER", "main"),
         "REDIS_URL": settings.REDIS_URL,
         "PYTHONUNBUFFERED": "1",
+        # Workflows in these workers call fake providers on loopback (the SSRF
+        # guard itself is tested directly, with private addresses refused).
+        "FASTN_ALLOW_PRIVATE_NETWORK": "true",
     }
     procs = []
     log_dir = Path(os.environ.get("FASTN_TEST_LOG_DIR", "/tmp/fastn-test-logs"))

@@ -25,7 +25,7 @@ CACHES["default"]["KEY_PREFIX"] = REDIS_KEY_PREFIX
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL)
 CELERY_BROKER_TRANSPORT_OPTIONS = celery_redis_transport_options(REDIS_KEY_PREFIX)
 CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"global_keyprefix": f"{REDIS_KEY_PREFIX}:celery:"}
-FASTN_ALLOW_PRIVATE_NETWORK = False
+FASTN_ALLOW_PRIVATE_NETWORK = env.bool("FASTN_ALLOW_PRIVATE_NETWORK", default=False)
 
 # Serve static files straight from the source folders (no collectstatic needed).
 WHITENOISE_USE_FINDERS = True

@@ -518,6 +518,9 @@ def organization_update(*, actor: Principal, name: str | None = None, timezone_n
         organization.timezone = timezone_name
     if changes:
         organization.save(update_fields=["name", "timezone"])
+        from apps.core.tenancy import organization_forget
+
+        organization_forget(organization)
         actor.organization.name, actor.organization.timezone = organization.name, organization.timezone
         _audit(
             actor,

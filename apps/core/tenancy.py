@@ -14,10 +14,12 @@ decided by authentication (API keys exist per schema) and by membership checks
 from __future__ import annotations
 
 import contextlib
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import connection
 
 from apps.core.models import Domain, Organization
@@ -39,12 +41,34 @@ def _live(queryset):
     return queryset.filter(is_template=False).select_related("plan")
 
 
+# account id → (expiry, organization): every API call names its account, and
+# organizations change rarely. Changes made through the services drop the entry
+# at once in this process; other processes see them within the TTL.
+_by_account: dict[uuid.UUID, tuple[float, Organization]] = {}
+_CACHE_LIMIT = 10_000
+
+
 def organization_by_account_id(value: str) -> Organization | None:
     try:
         account_id = uuid.UUID(str(value).strip())
     except (ValueError, AttributeError):
         return None
-    return _live(Organization.objects).filter(account_id=account_id).first()
+    ttl = settings.FASTN_TENANT_CACHE_SECONDS
+    if ttl > 0:
+        cached = _by_account.get(account_id)
+        if cached is not None and cached[0] > time.monotonic():
+            return cached[1]
+    organization = _live(Organization.objects).filter(account_id=account_id).first()
+    if organization is not None and ttl > 0:
+        if len(_by_account) >= _CACHE_LIMIT:
+            _by_account.clear()
+        _by_account[account_id] = (time.monotonic() + ttl, organization)
+    return organization
+
+
+def organization_forget(organization: Organization) -> None:
+    """Drop a changed organization from this process's cache."""
+    _by_account.pop(organization.account_id, None)
 
 
 def organization_by_slug(slug: str) -> Organization | None:

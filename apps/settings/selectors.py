@@ -22,7 +22,15 @@ def api_key_for_raw(*, raw_key: str) -> ApiKey | None:
     """The active key matching a presented secret, or None."""
     if not raw_key.startswith("fastn_") or len(raw_key) > 128:
         return None
-    return ApiKey.objects.filter(key_hash=api_key_hash(raw_key), revoked_at__isnull=True).first()
+    # Every API call runs this: one plain query instead of the ORM's compile step.
+    rows = list(ApiKey.objects.raw(API_KEY_SQL, [api_key_hash(raw_key)]))
+    return rows[0] if rows else None
+
+
+API_KEY_SQL = (
+    "SELECT id, name, kind, role, prefix, key_hash, created_at, created_by, last_used_at, revoked_at "
+    "FROM settings_apikey WHERE key_hash = %s AND revoked_at IS NULL LIMIT 1"
+)
 
 
 def api_key_list(*, include_revoked: bool = False) -> QuerySet[ApiKey]:

@@ -414,7 +414,8 @@ class WorkflowRunView(TenantAPIView):
         request=serializers.JSONField,
     )
     def post(self, request, slug: str):
-        workflow = selectors.workflow_for(principal=self.principal, slug=slug, action="run")
+        environment_slug = request.query_params.get("environment") or "production"
+        workflow, version = selectors.run_target(principal=self.principal, slug=slug, environment_slug=environment_slug)
         payload = request.data
         if hasattr(payload, "dict") and not isinstance(payload, dict):
             payload = payload.dict() or {}
@@ -423,7 +424,8 @@ class WorkflowRunView(TenantAPIView):
             raise InvalidInput("The Idempotency-Key header may be at most 255 characters.", code="invalid_header")
         run = services.RunRequest(
             workflow=workflow,
-            environment_slug=request.query_params.get("environment") or "production",
+            environment_slug=environment_slug,
+            version=version,
             input=payload,
             headers=strip_credentials(request_headers(request.META)),
             customer=self.customer(request, required=False),

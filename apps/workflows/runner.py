@@ -16,6 +16,7 @@ import logging
 import os
 import socket
 import threading
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import lru_cache
@@ -25,6 +26,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
+from psycopg.types.json import Jsonb
 
 from apps.core.jsonsafe import jsonb_safe
 from apps.core.redis import get_blocking_redis, get_redis, key
@@ -144,34 +146,63 @@ def execution_claim(*, execution_id: Any) -> Claim | None:
 # --- heartbeat ------------------------------------------------------------------------
 
 
+class _Beater:
+    """One thread per worker process touches `heartbeat_at` of every execution
+    running in the process, every few seconds: no thread per run."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._running: dict[Any, Any] = {}  # execution id → organization
+        self._thread: threading.Thread | None = None
+        self._pid = 0
+
+    def add(self, organization, execution_id: Any) -> None:
+        with self._lock:
+            self._running[execution_id] = organization
+            # Prefork children inherit no threads: start one per process.
+            if self._thread is None or self._pid != os.getpid() or not self._thread.is_alive():
+                self._pid = os.getpid()
+                self._thread = threading.Thread(target=self._loop, name="fastn-heartbeat", daemon=True)
+                self._thread.start()
+
+    def remove(self, execution_id: Any) -> None:
+        with self._lock:
+            self._running.pop(execution_id, None)
+
+    def _loop(self) -> None:
+        while True:
+            time.sleep(HEARTBEAT_SECONDS)
+            with self._lock:
+                by_schema: dict[str, tuple[Any, list]] = {}
+                for execution_id, organization in self._running.items():
+                    by_schema.setdefault(organization.schema_name, (organization, []))[1].append(execution_id)
+            for organization, ids in by_schema.values():
+                try:
+                    connection.set_tenant(organization)
+                    Execution.objects.filter(id__in=ids, status=Execution.Status.RUNNING).update(
+                        heartbeat_at=timezone.now()
+                    )
+                except Exception:  # noqa: BLE001 - a missed beat only makes the reaper look sooner
+                    logger.warning("Heartbeat of %d executions failed", len(ids), exc_info=True)
+                    connection.close()
+
+
+_beater = _Beater()
+
+
 class Heartbeat:
-    """Touches `heartbeat_at` every few seconds from a thread of its own."""
+    """Keeps an execution's `heartbeat_at` fresh while the block runs."""
 
     def __init__(self, organization, execution_id: Any) -> None:
         self.organization = organization
         self.execution_id = execution_id
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._beat, name="fastn-heartbeat", daemon=True)
 
     def __enter__(self) -> Heartbeat:
-        self._thread.start()
+        _beater.add(self.organization, self.execution_id)
         return self
 
     def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-
-    def _beat(self) -> None:
-        try:
-            while not self._stop.wait(HEARTBEAT_SECONDS):
-                connection.set_tenant(self.organization)
-                Execution.objects.filter(id=self.execution_id, status=Execution.Status.RUNNING).update(
-                    heartbeat_at=timezone.now()
-                )
-        except Exception:  # noqa: BLE001 - a missed beat only makes the reaper look sooner
-            logger.warning("Heartbeat of execution %s failed", self.execution_id, exc_info=True)
-        finally:
-            connection.close()
+        _beater.remove(self.execution_id)
 
 
 # --- running ----------------------------------------------------------------------------
@@ -254,18 +285,27 @@ def execution_record(
     stored_input = claim.input
     if secrets:
         stored_input = Redactor(secrets).value(claim.input)
-    with transaction.atomic():
-        ExecutionAttempt.objects.create(
-            execution_id=claim.execution_id,
-            number=claim.attempt,
+    if not retrying:
+        updated = _finish(
+            claim=claim,
+            result=result,
+            now=now,
             status=final_status,
-            started_at=claim.started_at,
-            finished_at=now,
-            duration_ms=result.duration_ms,
-            error=jsonb_safe(error),
-            worker=worker_name(),
+            stored_input=stored_input,
+            input_changed=bool(secrets),
         )
-        if retrying:
+    else:
+        with transaction.atomic():
+            ExecutionAttempt.objects.create(
+                execution_id=claim.execution_id,
+                number=claim.attempt,
+                status=final_status,
+                started_at=claim.started_at,
+                finished_at=now,
+                duration_ms=result.duration_ms,
+                error=jsonb_safe(error),
+                worker=worker_name(),
+            )
             delay_ms = retry_delay_ms(policy, claim.attempt)
             Execution.objects.filter(id=claim.execution_id, status=Execution.Status.RUNNING).update(
                 status=Execution.Status.QUEUED,
@@ -278,17 +318,7 @@ def execution_record(
             )
             tier = claim.tier
             transaction.on_commit(lambda: _enqueue_retry(claim.execution_id, tier, delay_ms))
-            return None
-        updated = Execution.objects.filter(id=claim.execution_id, status=Execution.Status.RUNNING).update(
-            status=final_status,
-            output=jsonb_safe(result.output) if result.status == "completed" else None,
-            error=jsonb_safe(error),
-            logs=jsonb_safe(result.logs),
-            logs_truncated=result.logs_truncated,
-            finished_at=now,
-            duration_ms=result.duration_ms,
-            input=jsonb_safe(stored_input),
-        )
+        return None
     if not updated:
         return None
     outcome = {
@@ -300,6 +330,46 @@ def execution_record(
     }
     _announce(claim.execution_id, outcome)
     return outcome
+
+
+FINISH_SQL = """
+WITH done AS (
+    UPDATE workflows_execution
+       SET status = %(status)s, output = %(output)s, error = %(error)s, logs = %(logs)s,
+           logs_truncated = %(logs_truncated)s, finished_at = %(now)s, duration_ms = %(duration)s
+           {input_clause}
+     WHERE id = %(id)s AND status = 'running'
+ RETURNING id
+)
+INSERT INTO workflows_executionattempt
+       (execution_id, number, status, started_at, finished_at, duration_ms, error, worker)
+SELECT id, %(attempt)s, %(status)s, %(started)s, %(now)s, %(duration)s, %(error)s, %(worker)s FROM done
+RETURNING execution_id
+"""
+
+
+def _finish(*, claim: Claim, result: RunResult, now, status: str, stored_input, input_changed: bool) -> bool:
+    """The last attempt: the execution row and its attempt row in one
+    statement (one round trip, atomic without an explicit transaction)."""
+    output = jsonb_safe(result.output) if result.status == "completed" else None
+    params = {
+        "id": claim.execution_id,
+        "status": status,
+        "output": Jsonb(output) if output is not None else None,
+        "error": Jsonb(jsonb_safe(result.error)) if result.error is not None else None,
+        "logs": Jsonb(jsonb_safe(result.logs)),
+        "logs_truncated": result.logs_truncated,
+        "now": now,
+        "duration": result.duration_ms,
+        "attempt": claim.attempt,
+        "started": claim.started_at,
+        "worker": worker_name(),
+        "input": Jsonb(jsonb_safe(stored_input)),
+    }
+    sql = FINISH_SQL.format(input_clause=", input = %(input)s" if input_changed else "")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone() is not None
 
 
 def _enqueue_retry(execution_id: Any, tier: str, delay_ms: int) -> None:

@@ -312,6 +312,12 @@ def workflow_deploy(*, actor: Principal, workflow: Workflow, version_number: int
     return deployment
 
 
+def _environment_restricted(actor: Principal) -> bool:
+    """Only Test API keys are kept out of environments (production); checking
+    anyone else would cost a query on every run for nothing."""
+    return actor.api_key is not None and getattr(actor.api_key, "kind", "") == "test"
+
+
 def _check_environment_allowed(actor: Principal, environment: Environment, action: str) -> None:
     _check_environment_allowed_slug(actor, environment.slug, action)
 
@@ -342,6 +348,8 @@ class RunRequest:
     event_id: Any = None
     idempotency_key: str | None = None
     request_hash: str = ""
+    # The deployed version when the caller already read it (saves a query).
+    version: WorkflowVersion | None = None
 
 
 @dataclass
@@ -374,9 +382,11 @@ def execution_start(*, actor: Principal | None, request: RunRequest) -> StartedE
     workflow = request.workflow
     if not workflow.enabled:
         raise WorkflowDisabled(f"Workflow {workflow.slug!r} is disabled: enable it to run it.")
-    if actor is not None and actor.kind != "system":
+    if actor is not None and _environment_restricted(actor):
         _check_environment_allowed_slug(actor, request.environment_slug, "run")
-    version = selectors.deployed_version(workflow_id=workflow.id, environment_slug=request.environment_slug)
+    version = request.version or selectors.deployed_version(
+        workflow_id=workflow.id, environment_slug=request.environment_slug
+    )
     if version is None:
         environment = environment_get(slug=request.environment_slug)  # 404 when it does not exist
         raise NotDeployed(
@@ -402,42 +412,51 @@ def execution_start(*, actor: Principal | None, request: RunRequest) -> StartedE
         meter="executions",
         customer_external_id=customer.external_id if customer else None,
     )
+    fields = _execution_fields(workflow, version, config, retry, request)
+    if not request.idempotency_key:
+        # One INSERT (in autocommit unless the caller holds a transaction; the
+        # queueing waits for its commit either way).
+        execution = Execution.objects.create(**fields)
+        transaction.on_commit(lambda: _enqueue_after_commit(execution))
+        return StartedExecution(execution, enqueued=getattr(execution, "_enqueued", True))
     try:
         with transaction.atomic():
-            execution = Execution.objects.create(
+            execution = Execution.objects.create(**fields)
+            # A concurrent request with the same key waits on the unique
+            # index here, then fails: it answers with this execution.
+            IdempotencyRecord.objects.create(
                 workflow_id=workflow.id,
-                workflow_slug=workflow.slug,
-                version_id=version.id,
-                version_number=version.number,
-                environment=request.environment_slug,
-                tier=config["tier"],
-                triggered_by=request.triggered_by,
-                customer_id=customer.id if customer else None,
-                customer_external_id=customer.external_id if customer else "",
-                event_id=request.event_id,
-                max_attempts=retry["max_attempts"] if retry.get("enabled") else 1,
-                timeout_ms=config["timeout_ms"],
-                input=jsonb_safe(request.input),
-                headers=request.headers or {},
+                key=request.idempotency_key,
+                request_hash=request.request_hash,
+                execution=execution,
             )
-            if request.idempotency_key:
-                # A concurrent request with the same key waits on the unique
-                # index here, then fails: it answers with this execution.
-                IdempotencyRecord.objects.create(
-                    workflow_id=workflow.id,
-                    key=request.idempotency_key,
-                    request_hash=request.request_hash,
-                    execution=execution,
-                )
             transaction.on_commit(lambda: _enqueue_after_commit(execution))
     except IntegrityError:
-        if not request.idempotency_key:
-            raise
         found = _idempotency_lookup(workflow, request)
         if found is None:
             raise IdempotencyConflict("A request with this Idempotency-Key is being processed; retry shortly.")
         return found
     return StartedExecution(execution, enqueued=getattr(execution, "_enqueued", True))
+
+
+def _execution_fields(workflow: Workflow, version: WorkflowVersion, config: dict, retry: dict, request: RunRequest):
+    customer = request.customer
+    return {
+        "workflow_id": workflow.id,
+        "workflow_slug": workflow.slug,
+        "version_id": version.id,
+        "version_number": version.number,
+        "environment": request.environment_slug,
+        "tier": config["tier"],
+        "triggered_by": request.triggered_by,
+        "customer_id": customer.id if customer else None,
+        "customer_external_id": customer.external_id if customer else "",
+        "event_id": request.event_id,
+        "max_attempts": retry["max_attempts"] if retry.get("enabled") else 1,
+        "timeout_ms": config["timeout_ms"],
+        "input": jsonb_safe(request.input),
+        "headers": request.headers or {},
+    }
 
 
 def _idempotency_lookup(workflow: Workflow, request: RunRequest) -> StartedExecution | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
+from django.db import close_old_connections
 
 from apps.core.models import Organization
 from apps.core.tenancy import organization_context
@@ -20,6 +21,9 @@ logger = logging.getLogger(__name__)
 
 @shared_task(name="workflows.run_execution", ignore_result=True, acks_late=True)
 def run_execution(execution_id: str) -> None:
+    # Connections are reused across tasks (CELERY_DB_REUSE_MAX): drop one that
+    # went bad or grew old, as Django does at the start of a request.
+    close_old_connections()
     runner.execution_run(execution_id=execution_id)
 
 

@@ -93,6 +93,9 @@ PUBLIC_SCHEMA_NAME = "public"
 # New organizations clone this schema instead of running every migration.
 TENANT_BASE_SCHEMA = "fastn_template"
 TENANT_CREATION_FAKES_MIGRATIONS = True
+# Issue `SET search_path` once per tenant switch rather than before every
+# query (django-tenants forgets it on rollback, so it cannot go stale).
+TENANT_LIMIT_SET_CALLS = True
 
 # --- Application ------------------------------------------------------------
 MIDDLEWARE = [
@@ -317,6 +320,11 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 CELERY_TASK_TENANT_CACHE_SECONDS = 30
+# Celery's Django fixup closes the database connection before and after every
+# task unless told to reuse it: a new connection per task costs ~5–10 ms.
+# Connections are still recycled (after this many tasks), checked for health
+# at each task start (CONN_HEALTH_CHECKS) and closed after CONN_MAX_AGE.
+CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
 
 # Per-queue time limits (seconds): the tier's longest allowed run plus grace.
 # They are a backstop: workflow code is stopped by its own exact timeout first.
@@ -355,6 +363,9 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = FASTN_MAX_BODY_BYTES
 # Allow connector calls to private and loopback addresses (never link-local or
 # metadata addresses). The local stack that `make run` starts turns it on.
 FASTN_ALLOW_PRIVATE_NETWORK = env.bool("FASTN_ALLOW_PRIVATE_NETWORK", default=False)
+# Seconds an API process keeps an organization it looked up by account id
+# (suspensions and plan changes made elsewhere apply within this time).
+FASTN_TENANT_CACHE_SECONDS = env.float("FASTN_TENANT_CACHE_SECONDS", default=30.0)
 # Seconds to wait for workers to answer the health check's ping.
 FASTN_HEALTH_WORKER_TIMEOUT = env.float("FASTN_HEALTH_WORKER_TIMEOUT", default=1.0)
 FASTN_PUBLIC_URL = env("FASTN_PUBLIC_URL", default="http://127.0.0.1:8000")

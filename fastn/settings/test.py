@@ -30,3 +30,7 @@ FASTN_ALLOW_PRIVATE_NETWORK = env.bool("FASTN_ALLOW_PRIVATE_NETWORK", default=Fa
 # Serve static files straight from the source folders (no collectstatic needed).
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+
+# Tests change organizations behind the services' back (plans, suspension):
+# no cache by default; tests of the cache turn it on.
+FASTN_TENANT_CACHE_SECONDS = 0.0

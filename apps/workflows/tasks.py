@@ -13,7 +13,7 @@ from celery import shared_task
 from django.db import close_old_connections
 
 from apps.core.models import Organization
-from apps.core.tenancy import organization_context
+from apps.core.tenancy import current_organization, organization_context
 from apps.workflows import runner
 
 logger = logging.getLogger(__name__)
@@ -24,6 +24,10 @@ def run_execution(execution_id: str) -> None:
     # Connections are reused across tasks (CELERY_DB_REUSE_MAX): drop one that
     # went bad or grew old, as Django does at the start of a request.
     close_old_connections()
+    if current_organization() is None:
+        # The organization is gone (deleted after queueing): nothing to run.
+        logger.warning("Dropping execution %s: its organization no longer exists", execution_id)
+        return
     runner.execution_run(execution_id=execution_id)
 
 

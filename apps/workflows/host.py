@@ -194,6 +194,15 @@ class ExecutionHost:
             expires_at=expires_at,
         )
         with self._scoped():
+            previous = (
+                StateEntry.objects.filter(
+                    workflow_id=self.context.workflow_id, customer_id=self._customer_id(), key=key
+                )
+                .values_list("size_bytes", flat=True)
+                .first()
+            ) or 0
+        self._storage_change(size - previous)
+        with self._scoped():
             StateEntry.objects.bulk_create(
                 [entry],
                 update_conflicts=True,
@@ -207,10 +216,34 @@ class ExecutionHost:
         if scope == "INVOCATION":
             return self.context.invocation_state.pop(key, None) is not None, ()
         with self._scoped():
-            deleted, _ = StateEntry.objects.filter(
+            entries = StateEntry.objects.filter(
                 workflow_id=self.context.workflow_id, customer_id=self._customer_id(), key=key
-            ).delete()
+            )
+            freed = entries.values_list("size_bytes", flat=True).first() or 0
+            deleted, _ = entries.delete()
+        if deleted:
+            self._storage_change(-freed)
         return deleted > 0, ()
+
+    def _storage_change(self, delta: int) -> None:
+        """Count growth against the storage quota (refusing it on a hard
+        block), give back what shrinks."""
+        if not delta:
+            return
+        from apps.billing.exceptions import QuotaExceeded, QuotaUnavailable
+        from apps.billing.services import quota_consume, quota_release
+
+        customer = self.context.customer.external_id if self.context.customer else None
+        organization = self.context.organization
+        if delta < 0:
+            quota_release(
+                organization=organization, meter="storage_bytes", customer_external_id=customer, amount=-delta
+            )
+            return
+        try:
+            quota_consume(organization=organization, meter="storage_bytes", customer_external_id=customer, amount=delta)
+        except (QuotaExceeded, QuotaUnavailable) as exc:
+            raise OpFailed(exc.message, code=exc.code, name="QuotaExceeded") from exc
 
     # --- fastn.db ----------------------------------------------------------------------------
 

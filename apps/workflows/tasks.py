@@ -77,3 +77,16 @@ def clean_state() -> None:
                 executions_delete_old()
         except Exception:  # noqa: BLE001
             logger.exception("Cleaning workflow data of %s failed", organization.slug)
+
+
+@shared_task(name="workflows.measure_storage", ignore_result=True)
+def measure_storage() -> None:
+    """Every organization: set the storage quota levels from what state and fastn.db hold."""
+    from apps.workflows.storage import storage_reconcile
+
+    for organization in Organization.objects.filter(is_template=False).only("id", "schema_name", "slug", "timezone"):
+        try:
+            with organization_context(organization):
+                storage_reconcile(organization=organization)
+        except Exception:  # noqa: BLE001
+            logger.exception("Measuring storage of %s failed", organization.slug)

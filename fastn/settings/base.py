@@ -313,6 +313,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 15.0,
         "options": {"queue": "standard", "expires": 14},
     },
+    "workflows-measure-storage": {
+        "task": "workflows.measure_storage",
+        "schedule": 300.0,
+        "options": {"queue": "standard", "expires": 290},
+    },
     "workflows-clean-data": {
         "task": "workflows.clean_state",
         "schedule": 600.0,

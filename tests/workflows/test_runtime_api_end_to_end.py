@@ -74,9 +74,9 @@ def test_fastn_connector_calls_the_customers_connection_and_traces_it(
 
     settings.FASTN_ALLOW_PRIVATE_NETWORK = True  # this process; the workers get it below
     secret = "acme-key-123456"
-    httpserver.expect_request("/v2/contacts/7", query_string="fields=email", headers={"X-Api-Key": secret}).respond_with_json(
-        {"id": 7, "email": "seven@acme.test"}
-    )
+    httpserver.expect_request(
+        "/v2/contacts/7", query_string="fields=email", headers={"X-Api-Key": secret}
+    ).respond_with_json({"id": 7, "email": "seven@acme.test"})
     httpserver.expect_request("/v2/contacts", method="POST", json={"email": "new@acme.test"}).respond_with_json(
         {"id": 8}, status=201
     )

@@ -26,7 +26,7 @@ from apps.connectors.models import CallTrace, Connection, Connector
 from apps.connectors.parsers import OPENAPI_PARSERS
 from apps.connectors.services.calls import CONSOLE_SECONDS
 from apps.connectors.services.oauth_apps import default_callback_url
-from apps.core.api import TenantAPIView, validated
+from apps.core.api import TenantAPIView, time_param, validated
 from apps.core.errors import InvalidInput, NotFound, PermissionDenied
 from apps.core.pagination import page_body, paginate_newest_first, parse_limit
 from apps.core.serializers import (
@@ -36,7 +36,6 @@ from apps.core.serializers import (
     StrictSerializer,
 )
 from apps.core.tenancy import organization_context
-from apps.settings.api import _parse_time
 
 
 def _bool_param(name: str, raw: str | None) -> bool | None:
@@ -872,7 +871,7 @@ class TraceListView(TenantAPIView):
             execution_id=execution_id,
             customer=customer,
             ok=_bool_param("ok", params.get("ok")),
-            since=_parse_time("since", params.get("since")),
-            until=_parse_time("until", params.get("until")),
+            since=time_param("since", params.get("since")),
+            until=time_param("until", params.get("until")),
         )
         return Response(page_body(page, TraceOut(page.items, many=True).data))

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest, JsonResponse
+from django.utils.dateparse import parse_datetime
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import extend_schema
 from rest_framework.permissions import AllowAny
@@ -67,6 +68,16 @@ def validated(serializer_class, data: Any, **kwargs) -> dict[str, Any]:
 
 
 @csrf_exempt
+def time_param(name: str, raw: str | None):
+    """An ISO 8601 date-time query parameter, or None when absent (400 naming it when malformed)."""
+    if not raw:
+        return None
+    value = parse_datetime(raw)
+    if value is None:
+        raise InvalidInput.for_field(name, "Use an ISO 8601 date-time, e.g. 2026-01-31T00:00:00Z.")
+    return value
+
+
 def unknown_api_route(request: HttpRequest, *args, **kwargs) -> JsonResponse:
     """Catch-all for `/api/...` paths no route matches: a JSON 404, even in DEBUG."""
     return JsonResponse(

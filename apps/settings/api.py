@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import re
 
-from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from apps.accounts.access import principal_can_object, principal_filter_queryset, principal_require_object
 from apps.accounts.roles import Resource
-from apps.core.api import TenantAPIView, validated
+from apps.core.api import TenantAPIView, time_param, validated
 from apps.core.errors import InvalidInput
 from apps.core.pagination import page_body, paginate_newest_first, parse_limit
 from apps.core.serializers import (
@@ -297,15 +296,6 @@ class AuditEventOut(serializers.Serializer):
     changes = serializers.JSONField()
 
 
-def _parse_time(name: str, raw: str | None):
-    if not raw:
-        return None
-    value = parse_datetime(raw)
-    if value is None:
-        raise InvalidInput.for_field(name, "Use an ISO 8601 date-time, e.g. 2026-01-31T00:00:00Z.")
-    return value
-
-
 class AuditLogView(TenantAPIView):
     permission_resource = Resource.AUDIT_LOG
 
@@ -335,8 +325,8 @@ class AuditLogView(TenantAPIView):
             action=params.get("action", ""),
             resource_type=params.get("resource_type", ""),
             outcome=outcome,
-            since=_parse_time("since", params.get("since")),
-            until=_parse_time("until", params.get("until")),
+            since=time_param("since", params.get("since")),
+            until=time_param("until", params.get("until")),
         )
         return Response(page_body(page, AuditEventOut(page.items, many=True).data))
 

@@ -7,14 +7,13 @@ import json
 import time
 import uuid
 
-from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from apps.accounts.permissions import require_permission
 from apps.accounts.roles import Resource
-from apps.core.api import TenantAPIView, validated
+from apps.core.api import TenantAPIView, time_param, validated
 from apps.core.errors import InvalidInput
 from apps.core.headers import request_headers, strip_credentials
 from apps.core.pagination import page_body, parse_limit
@@ -488,15 +487,6 @@ def _poll_finished(execution_id, budget_s: float) -> dict | None:
 # --- executions -------------------------------------------------------------------------------
 
 
-def _time_param(name: str, raw: str | None):
-    if not raw:
-        return None
-    value = parse_datetime(raw)
-    if value is None:
-        raise InvalidInput.for_field(name, "Use an ISO 8601 date-time, e.g. 2026-01-31T00:00:00Z.")
-    return value
-
-
 class ExecutionListView(TenantAPIView):
     permission_resource = Resource.WORKFLOWS
 
@@ -529,8 +519,8 @@ class ExecutionListView(TenantAPIView):
             status=status_filter,
             tier=tier,
             customer=params.get("customer", ""),
-            since=_time_param("since", params.get("since")),
-            until=_time_param("until", params.get("until")),
+            since=time_param("since", params.get("since")),
+            until=time_param("until", params.get("until")),
             workflow_slugs=selectors.workflow_slugs_visible(principal=self.principal),
         )
         return Response(page_body(page, ExecutionSummaryOut(page.items, many=True).data))

@@ -340,6 +340,9 @@ class RunRequest:
     event_id: Any = None
     idempotency_key: str | None = None
     request_hash: str = ""
+    # False: the caller queues the execution itself once its own transaction
+    # commits (triggers do, through a broker circuit breaker, and record it).
+    enqueue: bool = True
 
 
 @dataclass
@@ -420,7 +423,8 @@ def execution_start(*, actor: Principal | None, request: RunRequest) -> StartedE
                     request_hash=request.request_hash,
                     execution=execution,
                 )
-            transaction.on_commit(lambda: _enqueue_after_commit(execution))
+            if request.enqueue:
+                transaction.on_commit(lambda: _enqueue_after_commit(execution))
     except IntegrityError:
         if not request.idempotency_key:
             raise
@@ -428,7 +432,7 @@ def execution_start(*, actor: Principal | None, request: RunRequest) -> StartedE
         if found is None:
             raise IdempotencyConflict("A request with this Idempotency-Key is being processed; retry shortly.")
         return found
-    return StartedExecution(execution, enqueued=getattr(execution, "_enqueued", True))
+    return StartedExecution(execution, enqueued=request.enqueue and getattr(execution, "_enqueued", True))
 
 
 def _idempotency_lookup(workflow: Workflow, request: RunRequest) -> StartedExecution | None:

@@ -134,7 +134,8 @@ class Connection(models.Model):
     config = models.JSONField(default=dict, blank=True)
     # The provider's id of the connected account (Slack team, Shopify shop
     # domain, GitHub owner…): how inbound app events find this connection.
-    account_key = models.CharField(max_length=255, blank=True)
+    # db_default: code deployed before this column keeps inserting rows.
+    account_key = models.CharField(max_length=255, blank=True, default="", db_default="")
     oauth_app = models.ForeignKey(OAuthApp, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     oauth_client_id = models.CharField(max_length=512, blank=True)
     scopes = models.JSONField(default=list, blank=True)

@@ -225,14 +225,23 @@ def event_dispatch(*, event: Event, trigger: Trigger | None = None) -> Dispatche
         event_reject(event=event, error=exc)
         return Dispatched(event, None, False, error=exc)
     event.status, event.execution_id = Event.Status.QUEUED, execution.id
-    enqueued = broker_enqueue(execution_id=execution.id, tier=execution.tier)
-    if enqueued:
-        now = timezone.now()
-        Event.objects.filter(pk=event.pk, status=Event.Status.QUEUED).update(
-            status=Event.Status.DISPATCHED, dispatched_at=now
-        )
-        event.status, event.dispatched_at = Event.Status.DISPATCHED, now
-    return Dispatched(event, execution, enqueued)
+    if transaction.get_connection().in_atomic_block:
+        # Inside a caller's transaction the worker could not see the rows yet.
+        transaction.on_commit(lambda: _send(event, execution))
+        return Dispatched(event, execution, False)
+    return Dispatched(event, execution, _send(event, execution))
+
+
+def _send(event: Event, execution: Execution) -> bool:
+    """queued → dispatched once the message is on the broker."""
+    if not broker_enqueue(execution_id=execution.id, tier=execution.tier):
+        return False
+    now = timezone.now()
+    Event.objects.filter(pk=event.pk, status=Event.Status.QUEUED).update(
+        status=Event.Status.DISPATCHED, dispatched_at=now
+    )
+    event.status, event.dispatched_at = Event.Status.DISPATCHED, now
+    return True
 
 
 def event_remember_response(*, event: Event, status_code: int, body: dict) -> None:

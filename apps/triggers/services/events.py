@@ -38,6 +38,7 @@ from django.utils import timezone
 
 from apps.core.errors import FastnError, error_body
 from apps.core.jsonsafe import jsonb_safe
+from apps.core.tenancy import current_organization, organization_context
 from apps.settings.models import Customer
 from apps.triggers.models import Event, Trigger
 from apps.workflows.models import Execution
@@ -227,7 +228,13 @@ def event_dispatch(*, event: Event, trigger: Trigger | None = None) -> Dispatche
     event.status, event.execution_id = Event.Status.QUEUED, execution.id
     if transaction.get_connection().in_atomic_block:
         # Inside a caller's transaction the worker could not see the rows yet.
-        transaction.on_commit(lambda: _send(event, execution))
+        organization = current_organization()
+
+        def send_in_schema() -> None:
+            with organization_context(organization):
+                _send(event, execution)
+
+        transaction.on_commit(send_in_schema)
         return Dispatched(event, execution, False)
     return Dispatched(event, execution, _send(event, execution))
 
@@ -258,7 +265,6 @@ def event_accept(*, incoming: Incoming) -> tuple[Event, Dispatched | None, bool]
     hard block records the event as rejected and raises QuotaExceeded."""
     from apps.billing.exceptions import QuotaExceeded
     from apps.billing.services import quota_consume
-    from apps.core.tenancy import current_organization
 
     trigger = incoming.trigger
     if trigger is not None and incoming.dedup_key:
@@ -273,7 +279,8 @@ def event_accept(*, incoming: Incoming) -> tuple[Event, Dispatched | None, bool]
         )
     except QuotaExceeded as exc:
         try:
-            event = event_record(incoming=incoming, status=Event.Status.REJECTED)
+            # Recorded, then rejected with the answer the sender gets.
+            event = event_record(incoming=incoming)
         except IntegrityError:
             return event_find_duplicate(trigger=trigger, dedup_key=incoming.dedup_key), None, True
         event_reject(event=event, error=exc)

@@ -25,14 +25,18 @@ class Setup:
 
     def workflow(self, *, code: str = CODE, tier: str = "standard", deploy: bool = True, **fields) -> str:
         slug = fields.pop("slug", f"wf-trg-{uuid.uuid4().hex[:10]}")
-        created = self.client.post("/api/v1/workflows", {"name": slug, "slug": slug, "code": code, "tier": tier, **fields})
+        created = self.client.post(
+            "/api/v1/workflows", {"name": slug, "slug": slug, "code": code, "tier": tier, **fields}
+        )
         assert created.status_code == 201, created.json()
         if deploy:
             assert self.client.post(f"/api/v1/workflows/{slug}/publish").status_code == 201
             assert self.client.post(f"/api/v1/workflows/{slug}/deploy", {"version": 1}).status_code == 200
         return slug
 
-    def trigger(self, type: str = "webhook", *, workflow: str | None = None, config: dict | None = None, **fields) -> dict:
+    def trigger(
+        self, type: str = "webhook", *, workflow: str | None = None, config: dict | None = None, **fields
+    ) -> dict:
         body = {"type": type, "workflow": workflow or self.workflow(), "config": config or {}, **fields}
         response = self.client.post("/api/v1/triggers", body)
         assert response.status_code == 201, response.json()

@@ -52,7 +52,12 @@ def test_signing_returns_the_secret_once(api, org_a, setup):
 def test_a_scheduler_trigger_shows_its_next_five_runs(org_a, setup):
     trigger = setup(org_a).trigger("scheduler", config={"cron": "*/5 * * * *", "timezone": "Europe/Berlin"})
     assert len(trigger["next_runs"]) == 5 and trigger["url"] is None
-    assert trigger["config"] == {"cron": "*/5 * * * *", "timezone": "Europe/Berlin", "missed": "skip", "jitter_seconds": 0}
+    assert trigger["config"] == {
+        "cron": "*/5 * * * *",
+        "timezone": "Europe/Berlin",
+        "missed": "skip",
+        "jitter_seconds": 0,
+    }
     interval = setup(org_a).trigger("scheduler", config={"interval_seconds": 60})
     assert len(interval["next_runs"]) == 5
 
@@ -138,7 +143,10 @@ def test_rotating_the_secret_returns_a_new_one(api, org_a, setup):
             {"type": "scheduler", "workflow": "@wf", "config": {"interval_seconds": 60, "jitter_seconds": 60}},
             "config.jitter_seconds",
         ),
-        ({"type": "scheduler", "workflow": "@wf", "config": {"interval_seconds": 60, "missed": "all"}}, "config.missed"),
+        (
+            {"type": "scheduler", "workflow": "@wf", "config": {"interval_seconds": 60, "missed": "all"}},
+            "config.missed",
+        ),
         (
             {"type": "scheduler", "workflow": "@wf", "config": {"interval_seconds": 60, "fan_out": "customers"}},
             "config.customers",

@@ -32,9 +32,7 @@ def test_an_accepted_event_is_stored_before_the_202_with_its_execution(
 ):
     trigger = setup(org_a).trigger("webhook")
     with django_capture_on_commit_callbacks(execute=True):
-        response = post_hook(
-            hook_path(trigger), {"order": 1}, **{"X-Custom": "yes", "Authorization": "Bearer s3cret"}
-        )
+        response = post_hook(hook_path(trigger), {"order": 1}, **{"X-Custom": "yes", "Authorization": "Bearer s3cret"})
     assert response.status_code == 202, response.json()
     body = response.json()
     assert set(body) == {"event_id", "execution_id", "status"}
@@ -102,9 +100,7 @@ def test_a_custom_header_and_tolerance_and_a_provider_scheme(org_a, setup, api):
     fresh = fastn_signature(custom["signing_secret"], body)
     assert post_hook(hook_path(custom), body, **{"X-Sig": fresh}).status_code == 202
 
-    github = setup(org_a).trigger(
-        "webhook", config={"signature": {"scheme": "github"}, "secret": "gh-webhook-secret"}
-    )
+    github = setup(org_a).trigger("webhook", config={"signature": {"scheme": "github"}, "secret": "gh-webhook-secret"})
     assert "signing_secret" not in github  # the provider's secret was given, not generated
     headers = sign({"scheme": "github"}, "gh-webhook-secret", body)
     first = post_hook(hook_path(github), body, **headers, **{"X-GitHub-Delivery": "g-1"})

@@ -155,7 +155,9 @@ def test_jitter_delays_a_run_within_its_bound(org_a, setup, in_org):
     from apps.triggers.models import Trigger
 
     with time_machine.travel(dt.datetime(2026, 6, 2, 9, 0, tzinfo=UTC), tick=False):
-        trigger = setup(org_a).trigger("scheduler", config={"cron": "0 10 * * *", "timezone": "UTC", "jitter_seconds": 600})
+        trigger = setup(org_a).trigger(
+            "scheduler", config={"cron": "0 10 * * *", "timezone": "UTC", "jitter_seconds": 600}
+        )
     in_org(org_a)
     row = Trigger.objects.get(id=trigger["id"])
     delay = (row.next_run_at - row.next_scheduled_for).total_seconds()

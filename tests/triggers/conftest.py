@@ -69,3 +69,37 @@ def fastn_signature(secret: str, body: bytes, timestamp: int | None = None) -> s
     ts = str(int(time.time()) if timestamp is None else timestamp)
     digest = hmac.new(secret.encode(), ts.encode() + b"." + body, hashlib.sha256).hexdigest()
     return f"t={ts},v1={digest}"
+
+
+class broker_at:
+    """Point this process's Celery producer at another Redis for a block
+    (the app's pools are rebuilt; no second Celery app becomes current)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    @staticmethod
+    def _point(url: str) -> None:
+        from fastn.celery import app
+
+        app.conf.broker_url = url
+        if app._pool is not None:
+            app._pool.force_close_all()
+        app._pool = None
+        app.amqp._producer_pool = None
+
+    def __enter__(self):
+        from fastn.celery import app
+
+        from apps.triggers.services.events import broker_reset
+
+        self.previous = app.conf.broker_url
+        broker_reset()
+        self._point(self.url)
+        return self
+
+    def __exit__(self, *exc):
+        from apps.triggers.services.events import broker_reset
+
+        self._point(self.previous)
+        broker_reset()

@@ -89,9 +89,8 @@ class broker_at:
         app.amqp._producer_pool = None
 
     def __enter__(self):
-        from fastn.celery import app
-
         from apps.triggers.services.events import broker_reset
+        from fastn.celery import app
 
         self.previous = app.conf.broker_url
         broker_reset()

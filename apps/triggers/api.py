@@ -8,7 +8,6 @@ triggers and events.
 
 from __future__ import annotations
 
-from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, OpenApiTypes, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
@@ -27,7 +26,7 @@ from apps.core.serializers import (
 from apps.triggers import selectors
 from apps.triggers.models import Event, Trigger
 from apps.triggers.services import triggers as services
-from apps.triggers.services.events import Incoming, event_accept
+from apps.triggers.services.events import trigger_fire
 
 NEXT_RUNS = 5
 
@@ -269,18 +268,8 @@ class TriggerFireView(_TriggerView):
             raw = {}  # no body at all
         data = validated(FireIn, raw)
         trigger = self.get_trigger(request, trigger_id)
-        payload = data["input"]
-        if payload is None:
-            payload = {"trigger_id": str(trigger.id), "fired_at": timezone.now().isoformat(), "manual": True}
-        event, dispatched, _ = event_accept(
-            incoming=Incoming(
-                type=Event.Type.MANUAL,
-                trigger=trigger,
-                payload=payload,
-                source="manual",
-                source_ip=request.META.get("REMOTE_ADDR"),
-                customer=trigger.customer,
-            )
+        event, dispatched = trigger_fire(
+            trigger=trigger, payload=data["input"], source_ip=request.META.get("REMOTE_ADDR")
         )
         if dispatched is not None and dispatched.error is not None:
             raise dispatched.error

@@ -382,3 +382,22 @@ def events_settle(*, now=None) -> int:
             status=final, execution_status=state[0], finished_at=now
         )
     return settled
+
+
+def trigger_fire(
+    *, trigger: Trigger, payload: Any = None, source_ip: str | None = None
+) -> tuple[Event, Dispatched | None]:
+    """Start a trigger's workflow by hand: a `manual` event (the Events log's Manual)."""
+    if payload is None:
+        payload = {"trigger_id": str(trigger.id), "fired_at": timezone.now().isoformat(), "manual": True}
+    event, dispatched, _ = event_accept(
+        incoming=Incoming(
+            type=Event.Type.MANUAL,
+            trigger=trigger,
+            payload=payload,
+            source="manual",
+            source_ip=source_ip,
+            customer=trigger.customer,
+        )
+    )
+    return event, dispatched

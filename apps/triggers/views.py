@@ -142,7 +142,8 @@ def trigger_detail(request: HttpRequest, trigger_id: str) -> HttpResponse:
         trigger = _trigger_or_404(trigger_id)
     else:
         form = _form(request, initial=TriggerForm.initial_for(trigger))
-    events = selectors.event_list(trigger_id=trigger.id).order_by("-received_at")[:10]
+    events = list(selectors.event_list(trigger_id=trigger.id).order_by("-received_at")[:10])
+    _with_execution_status(events)
     context = {
         **_page(request, "integrations", "triggers"),
         "trigger": trigger,
@@ -226,6 +227,7 @@ def event_list(request: HttpRequest) -> HttpResponse:
         page = paginate_newest_first(
             selectors.event_list(type=kind), cursor=None, limit=EVENTS_PER_PAGE, time_field="received_at"
         )
+    _with_execution_status(page.items)
     base = org_url(request, "events")
     query = "&".join(part for part in (f"type={kind}" if kind else "", "refresh=1" if refresh else "") if part)
     context = {
@@ -250,6 +252,16 @@ def event_list(request: HttpRequest) -> HttpResponse:
     if request.htmx and (request.htmx.target == "event-rows" or request.GET.get("cursor")):
         partial = "rows"
     return _render(request, "triggers/events.html", context, partial=partial)
+
+
+def _with_execution_status(events) -> None:
+    """The executions' current status (the event row's copy lags until the relay settles it)."""
+    from apps.workflows.models import Execution
+
+    ids = [e.execution_id for e in events if e.execution_id]
+    current = dict(Execution.objects.filter(id__in=ids).values_list("id", "status")) if ids else {}
+    for event in events:
+        event.execution_status = current.get(event.execution_id, event.execution_status)
 
 
 @require_GET

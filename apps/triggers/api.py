@@ -48,7 +48,7 @@ class TriggerOut(serializers.Serializer):
     next_runs = serializers.SerializerMethodField()
     next_run_at = serializers.DateTimeField(allow_null=True)
     last_fired_at = serializers.DateTimeField(allow_null=True)
-    last_event_at = serializers.DateTimeField(allow_null=True)
+    last_event_at = serializers.DateTimeField(allow_null=True, default=None)
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
     created_by = serializers.CharField()

@@ -83,8 +83,7 @@ class broker_at:
         from fastn.celery import app
 
         app.conf.broker_url = url
-        if app._pool is not None:
-            app._pool.force_close_all()
+        # Dropped, not closed: other objects (the control mailbox) may hold the old pool.
         app._pool = None
         app.amqp._producer_pool = None
 

@@ -117,32 +117,35 @@ def event_find_duplicate(*, trigger: Trigger, dedup_key: str) -> Event | None:
     return Event.objects.filter(trigger=trigger, dedup_key=dedup_key[:MAX_DEDUP_KEY]).first()
 
 
-def event_record(*, incoming: Incoming, status: str = Event.Status.RECEIVED, error: dict | None = None) -> Event:
-    """Commit the event. Raises IntegrityError when its dedup key was seen
-    (the caller answers with the first event's response)."""
+def _event_row(incoming: Incoming, **fields: Any) -> Event:
     trigger = incoming.trigger
     payload = incoming.payload
+    return Event(
+        trigger=trigger,
+        workflow_slug=trigger.workflow.slug if trigger else "",
+        environment=trigger.environment if trigger else "",
+        type=incoming.type,
+        source=incoming.source[:80],
+        event_type=(incoming.event_type or "")[:200],
+        payload=jsonb_safe(payload),
+        payload_bytes=payload_size(payload),
+        headers=incoming.headers or {},
+        source_ip=incoming.source_ip,
+        dedup_key=(incoming.dedup_key or "")[:MAX_DEDUP_KEY],
+        customer=incoming.customer,
+        customer_external_id=incoming.customer.external_id if incoming.customer else "",
+        **fields,
+    )
+
+
+def event_record(*, incoming: Incoming, event_id: Any = None) -> Event:
+    """Commit the event as `received`. Raises IntegrityError when its dedup
+    key was seen (the caller answers with the first event's response)."""
+    event = _event_row(incoming, status=Event.Status.RECEIVED)
+    if event_id is not None:
+        event.id = event_id
     with transaction.atomic():
-        event = Event.objects.create(
-            trigger=trigger,
-            workflow_slug=trigger.workflow.slug if trigger else "",
-            environment=trigger.environment if trigger else "",
-            type=incoming.type,
-            status=status,
-            source=incoming.source[:80],
-            event_type=(incoming.event_type or "")[:200],
-            payload=jsonb_safe(payload),
-            payload_bytes=payload_size(payload),
-            headers=incoming.headers or {},
-            source_ip=incoming.source_ip,
-            dedup_key=(incoming.dedup_key or "")[:MAX_DEDUP_KEY],
-            customer=incoming.customer,
-            customer_external_id=incoming.customer.external_id if incoming.customer else "",
-            error=error,
-            finished_at=timezone.now() if status == Event.Status.REJECTED else None,
-        )
-        if trigger is not None:
-            Trigger.objects.filter(pk=trigger.pk).update(last_event_at=event.received_at)
+        event.save(force_insert=True)
     return event
 
 
@@ -226,17 +229,22 @@ def event_dispatch(*, event: Event, trigger: Trigger | None = None) -> Dispatche
         event_reject(event=event, error=exc)
         return Dispatched(event, None, False, error=exc)
     event.status, event.execution_id = Event.Status.QUEUED, execution.id
-    if transaction.get_connection().in_atomic_block:
-        # Inside a caller's transaction the worker could not see the rows yet.
-        organization = current_organization()
+    return Dispatched(event, execution, _send_after_commit(event, execution))
 
-        def send_in_schema() -> None:
-            with organization_context(organization):
-                _send(event, execution)
 
-        transaction.on_commit(send_in_schema)
-        return Dispatched(event, execution, False)
-    return Dispatched(event, execution, _send(event, execution))
+def _send_after_commit(event: Event, execution: Execution) -> bool:
+    """Queue now (no transaction open: the rows are committed), or once the
+    caller's transaction commits — the worker could not see them before."""
+    if not transaction.get_connection().in_atomic_block:
+        return _send(event, execution)
+    organization = current_organization()
+
+    def send_in_schema() -> None:
+        with organization_context(organization):
+            _send(event, execution)
+
+    transaction.on_commit(send_in_schema)
+    return False
 
 
 def _send(event: Event, execution: Execution) -> bool:
@@ -259,15 +267,28 @@ def event_remember_response(*, event: Event, status_code: int, body: dict) -> No
 
 
 def event_accept(*, incoming: Incoming) -> tuple[Event, Dispatched | None, bool]:
-    """Record and dispatch one incoming event, counting it against the
-    `events` quota. Returns (event, dispatched, duplicate). A duplicate
-    (same dedup key) returns the first event and does nothing else. A quota
-    hard block records the event as rejected and raises QuotaExceeded."""
+    """Accept one incoming event: count it against the `events` quota, then
+    commit the event together with its execution, then queue the execution.
+    Returns (event, dispatched, duplicate).
+
+    - A duplicate (same dedup key for the trigger) returns the first event
+      and does nothing else.
+    - A quota hard block records the event as rejected and raises QuotaExceeded.
+    - An engine refusal (workflow disabled, not deployed, input refused)
+      records the event as rejected; `dispatched.error` says why.
+
+    The event and its execution commit in one transaction — the event is
+    in PostgreSQL before the sender hears back — and the message goes to the
+    broker after that commit (the relay sends it if that fails).
+    """
     from apps.billing.exceptions import QuotaExceeded
     from apps.billing.services import quota_consume
+    from apps.workflows.services import RunRequest, execution_start
 
     trigger = incoming.trigger
-    if trigger is not None and incoming.dedup_key:
+    if trigger is None:
+        raise ValueError("An accepted event belongs to a trigger.")
+    if incoming.dedup_key:
         existing = event_find_duplicate(trigger=trigger, dedup_key=incoming.dedup_key)
         if existing is not None:
             return existing, None, True
@@ -279,19 +300,43 @@ def event_accept(*, incoming: Incoming) -> tuple[Event, Dispatched | None, bool]
         )
     except QuotaExceeded as exc:
         try:
-            # Recorded, then rejected with the answer the sender gets.
-            event = event_record(incoming=incoming)
+            event = event_record(incoming=incoming)  # recorded, then rejected with the sender's answer
         except IntegrityError:
             return event_find_duplicate(trigger=trigger, dedup_key=incoming.dedup_key), None, True
         event_reject(event=event, error=exc)
         raise
+    event = _event_row(incoming, status=Event.Status.QUEUED)
     try:
-        event = event_record(incoming=incoming)
+        with transaction.atomic():
+            started = execution_start(
+                actor=None,
+                request=RunRequest(
+                    workflow=trigger.workflow,
+                    environment_slug=trigger.environment,
+                    input=event_input(event),
+                    headers=event.headers or {},
+                    customer=event.customer,
+                    triggered_by=TRIGGERED_BY[event.type],
+                    event_id=event.id,
+                    enqueue=False,
+                ),
+            )
+            execution = started.execution
+            event.execution_id, event.execution_status = execution.id, execution.status
+            event.save(force_insert=True)
     except IntegrityError:
-        if trigger is None or not incoming.dedup_key:
+        duplicate = event_find_duplicate(trigger=trigger, dedup_key=incoming.dedup_key)
+        if duplicate is None:
             raise
-        return event_find_duplicate(trigger=trigger, dedup_key=incoming.dedup_key), None, True
-    return event, event_dispatch(event=event, trigger=trigger), False
+        return duplicate, None, True
+    except FastnError as exc:
+        try:
+            rejected = event_record(incoming=incoming, event_id=event.id)
+        except IntegrityError:
+            return event_find_duplicate(trigger=trigger, dedup_key=incoming.dedup_key), None, True
+        event_reject(event=rejected, error=exc)
+        return rejected, Dispatched(rejected, None, False, error=exc), False
+    return event, Dispatched(event, execution, _send_after_commit(event, execution)), False
 
 
 # --- the relay ---------------------------------------------------------------------------------

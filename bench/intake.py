@@ -1,6 +1,7 @@
 """Events per second that `POST /hooks/{token}` accepts, and nothing lost when Redis restarts.
 
     .venv/bin/python bench/intake.py [--seconds 30] [--concurrency 20] [--web-workers 2] [--no-restart]
+                                     [--worker-after]
 
 Starts a stack of its own against its own database (fastn_bench_triggers)
 and its own redis-server (another port, no persistence: a restart loses
@@ -9,7 +10,9 @@ every queued message, the worst case):
 - gunicorn (gthread, `--web-workers` processes × 8 threads) serving the app,
 - one Celery worker for the standard queue (2 processes),
 
-creates an organization with a deployed Standard workflow and a webhook
+(`--worker-after`: the worker starts only once the load is over, so the
+figure is intake alone, not intake sharing the 2 CPUs with the runs it
+causes), creates an organization with a deployed Standard workflow and a webhook
 trigger, then sends POSTs to the hook URL from `--concurrency` threads
 (httpx, one keep-alive client per thread) for `--seconds`. A third of the way
 in, Redis is stopped for 3 s and started again (unless --no-restart).
@@ -27,7 +30,6 @@ from __future__ import annotations
 import argparse
 import os
 import socket
-import statistics
 import subprocess
 import sys
 import threading
@@ -38,6 +40,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PREFIX = f"fastn-bench-intake-{uuid.uuid4().hex[:6]}"
 DATABASE = "fastn_bench_triggers"
+WARM_UP_SECONDS = 3
 
 
 def free_port() -> int:
@@ -93,7 +96,16 @@ class RedisServer:
             self.proc = None
 
 
-def start_stack(web_port: int, web_workers: int, log_dir: Path) -> list[subprocess.Popen]:
+def start_worker(log_dir: Path) -> subprocess.Popen:
+    env = {**os.environ, **STACK_ENV, "PYTHONUNBUFFERED": "1"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "fastn", "worker", "-Q", "standard", "-n", f"bench-{PREFIX}@%h",
+         "-c", "2", "--without-gossip", "--without-mingle", "--loglevel", "WARNING"],
+        cwd=ROOT, env=env, stdout=open(log_dir / "worker.log", "wb"), stderr=subprocess.STDOUT,
+    )  # fmt: skip
+
+
+def start_web(web_port: int, web_workers: int, log_dir: Path) -> subprocess.Popen:
     env = {**os.environ, **STACK_ENV, "PYTHONUNBUFFERED": "1"}
     bin_dir = Path(sys.executable).parent
     web = subprocess.Popen(
@@ -101,16 +113,11 @@ def start_stack(web_port: int, web_workers: int, log_dir: Path) -> list[subproce
          "--threads", "8", "--worker-class", "gthread", "--timeout", "60", "--log-level", "warning"],
         cwd=ROOT, env=env, stdout=open(log_dir / "web.log", "wb"), stderr=subprocess.STDOUT,
     )  # fmt: skip
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "fastn", "worker", "-Q", "standard", "-n", f"bench-{PREFIX}@%h",
-         "-c", "2", "--without-gossip", "--without-mingle", "--loglevel", "WARNING"],
-        cwd=ROOT, env=env, stdout=open(log_dir / "worker.log", "wb"), stderr=subprocess.STDOUT,
-    )  # fmt: skip
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         with socket.socket() as sock:
             if sock.connect_ex(("127.0.0.1", web_port)) == 0:
-                return [web, worker]
+                return web
         time.sleep(0.1)
     raise RuntimeError("gunicorn did not start; see " + str(log_dir / "web.log"))
 
@@ -213,6 +220,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=20)
     parser.add_argument("--web-workers", type=int, default=2)
     parser.add_argument("--no-restart", action="store_true")
+    parser.add_argument("--worker-after", action="store_true", help="start the Celery worker after the load")
     args = parser.parse_args()
 
     redis = RedisServer(REDIS_PORT)
@@ -222,7 +230,9 @@ def main() -> None:
     web_port = free_port()
     log_dir = Path(f"/tmp/fastn-bench-intake-{PREFIX}")
     log_dir.mkdir(parents=True, exist_ok=True)
-    procs = start_stack(web_port, args.web_workers, log_dir)
+    procs = [start_web(web_port, args.web_workers, log_dir)]
+    if not args.worker_after:
+        procs.append(start_worker(log_dir))
     try:
         import httpx
 
@@ -230,38 +240,52 @@ def main() -> None:
         warm = httpx.post(url, json={"n": -1}, timeout=30)
         assert warm.status_code == 202, warm.text
         results, elapsed, outage = load(url, args.seconds, args.concurrency, redis, not args.no_restart)
-        accepted = sum(1 for _, _, status in results if status == 202) + 1  # + the warm-up
+        if args.worker_after:
+            procs.append(start_worker(log_dir))
+        accepted = sum(1 for _, _, status in results if status == 202) + 1  # + the first request
         refused = [status for _, _, status in results if status != 202]
-        latencies = [latency * 1000 for _, latency, status in results if status == 202]
+        # Rates and latencies leave out the first seconds (connections to PostgreSQL and Redis
+        # being opened by every thread); every request counts for accepted vs executed.
+        steady = [r for r in results if r[0] >= WARM_UP_SECONDS]
+        steady_span = max(begin + latency for begin, latency, _ in results) - WARM_UP_SECONDS
+        latencies = [latency * 1000 for _, latency, status in steady if status == 202]
         during = [
             latency * 1000
             for begin, latency, status in results
             if outage and outage["from"] <= begin <= outage["to"] and status == 202
         ]
         counts = drain(org, trigger, accepted)
+        restart_note = f"stopped at {outage['from']:.1f} s, back at {outage['to']:.1f} s" if outage else "none"
+        slowest = sorted(results, key=lambda r: -r[1])[:5]
+        slow_note = ", ".join(f"{latency * 1000:.0f} ms at {begin:.1f} s" for begin, latency, _ in slowest)
         lost = accepted - counts["executed"] - counts["failed"]
         lines = [
-            f"Stack: gunicorn {args.web_workers} × 8 threads (gthread) + 1 Celery worker (standard, 2 processes), "
+            f"Stack: gunicorn {args.web_workers} × 8 threads (gthread) + 1 Celery worker (standard, 2 processes"
+            f"{', started after the load: intake alone' if args.worker_after else ', running during the load'}), "
             f"a redis-server of its own on port {REDIS_PORT} without persistence; load from {args.concurrency} "
             f"threads (httpx keep-alive) in the same machine for {args.seconds:.0f} s.",
-            f"Redis restart: {'stopped at %.1f s, back at %.1f s' % (outage['from'], outage['to']) if outage else 'none'}.",
+            f"Redis restart: {restart_note}.",
             "",
             "| figure | value |",
             "|---|---|",
             f"| requests sent | {len(results) + 1} |",
             f"| accepted (202) | {accepted} |",
             f"| refused or failed requests | {len(refused)} {sorted(set(refused)) if refused else ''} |",
-            f"| accepted per second | {accepted / elapsed:.0f} |",
-            f"| latency p50 / p95 / p99 / max ms | {pct(latencies, .5):.1f} / {pct(latencies, .95):.1f} / "
-            f"{pct(latencies, .99):.1f} / {max(latencies):.1f} |",
-            f"| accepted while Redis was down | {len(during)} (p50 {pct(during, .5):.1f} ms, max "
+            f"| accepted per second (after {WARM_UP_SECONDS} s of warm-up) | {len(latencies) / steady_span:.0f} |",
+            f"| accepted per second (whole run) | {accepted / elapsed:.0f} |",
+            f"| latency p50 / p95 / p99 / max ms | {pct(latencies, 0.5):.1f} / {pct(latencies, 0.95):.1f} / "
+            f"{pct(latencies, 0.99):.1f} / {max(latencies):.1f} |",
+            f"| accepted while Redis was down | {len(during)} (p50 {pct(during, 0.5):.1f} ms, max "
             f"{max(during) if during else 0:.1f} ms) |",
             f"| executed after the drain | {counts['executed']} |",
             f"| failed | {counts['failed']} |",
             f"| lost (accepted, never executed or failed) | {lost} |",
             f"| drain (relay + reaper until settled) | {counts['drain_seconds']} s |",
+            f"| slowest requests (latency at start offset) | {slow_note} |",
             "",
-            f"Event states at the end: {({k: v for k, v in counts.items() if k != 'drain_seconds' and v})}.",
+            f"Event states at the end: { ({k: v for k, v in counts.items() if k != 'drain_seconds' and v}) }. "
+            f"Load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs (other work on this "
+            "machine counts too).",
         ]
         record("Webhook intake: POST /hooks/{token} (bench/intake.py)", lines)
         if lost:

@@ -98,11 +98,47 @@ class RedisServer:
 
 def start_worker(log_dir: Path) -> subprocess.Popen:
     env = {**os.environ, **STACK_ENV, "PYTHONUNBUFFERED": "1"}
+    log = open(log_dir / "worker.log", "ab")  # noqa: SIM115 - kept open for the process's life
     return subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "fastn", "worker", "-Q", "standard", "-n", f"bench-{PREFIX}@%h",
          "-c", "2", "--without-gossip", "--without-mingle", "--loglevel", "WARNING"],
-        cwd=ROOT, env=env, stdout=open(log_dir / "worker.log", "wb"), stderr=subprocess.STDOUT,
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
+
+
+class Supervised:
+    """Restart a process when it exits, as systemd (Restart=always) or Kubernetes would.
+
+    Celery 5.7 / kombu 5.7 workers can die on a broker restart: a task's
+    late ack on the dropped connection raises AttributeError('NoneType' object
+    has no attribute 'hostname') and the worker reports "Unrecoverable error"
+    and exits. Nothing is lost (the rows are in PostgreSQL and the reaper
+    queues stranded executions again), but nothing runs until a worker is back.
+    """
+
+    def __init__(self, start) -> None:
+        self._start = start
+        self.proc = start()
+        self.restarts = 0
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self._thread.start()
+
+    def _watch(self) -> None:
+        while not self._stopping.wait(0.5):
+            if self.proc.poll() is not None:
+                self.restarts += 1
+                self.proc = self._start()
+
+    def terminate(self) -> None:
+        self._stopping.set()
+        self.proc.terminate()
+
+    def wait(self, timeout: float) -> None:
+        self.proc.wait(timeout)
+
+    def kill(self) -> None:
+        self.proc.kill()
 
 
 def start_web(web_port: int, web_workers: int, log_dir: Path) -> subprocess.Popen:
@@ -231,8 +267,10 @@ def main() -> None:
     log_dir = Path(f"/tmp/fastn-bench-intake-{PREFIX}")
     log_dir.mkdir(parents=True, exist_ok=True)
     procs = [start_web(web_port, args.web_workers, log_dir)]
+    worker = None
     if not args.worker_after:
-        procs.append(start_worker(log_dir))
+        worker = Supervised(lambda: start_worker(log_dir))
+        procs.append(worker)
     try:
         import httpx
 
@@ -241,7 +279,8 @@ def main() -> None:
         assert warm.status_code == 202, warm.text
         results, elapsed, outage = load(url, args.seconds, args.concurrency, redis, not args.no_restart)
         if args.worker_after:
-            procs.append(start_worker(log_dir))
+            worker = Supervised(lambda: start_worker(log_dir))
+            procs.append(worker)
         accepted = sum(1 for _, _, status in results if status == 202) + 1  # + the first request
         refused = [status for _, _, status in results if status != 202]
         # Rates and latencies leave out the first seconds (connections to PostgreSQL and Redis
@@ -281,6 +320,7 @@ def main() -> None:
             f"| failed | {counts['failed']} |",
             f"| lost (accepted, never executed or failed) | {lost} |",
             f"| drain (relay + reaper until settled) | {counts['drain_seconds']} s |",
+            f"| worker restarts by the supervisor | {worker.restarts if worker else 0} |",
             f"| slowest requests (latency at start offset) | {slow_note} |",
             "",
             f"Event states at the end: { ({k: v for k, v in counts.items() if k != 'drain_seconds' and v}) }. "

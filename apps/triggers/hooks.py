@@ -196,6 +196,8 @@ def _trigger_hook(request: HttpRequest, route: HookRoute) -> JsonResponse:
         .first()
     )
     if trigger is None:
+        # The trigger went with its workflow (a cascade): its route goes too.
+        HookRoute.objects.filter(pk=route.pk).delete()
         raise HookNotFound()
     if not trigger.enabled:
         raise TriggerDisabled("This trigger is disabled.")

@@ -185,3 +185,14 @@ def test_hooks_of_one_organization_never_reach_another(org_a, org_b, setup, in_o
     assert not Event.objects.filter(id=body["event_id"]).exists()
     in_org(org_a)
     assert Event.objects.filter(id=body["event_id"]).exists()
+
+
+def test_deleting_the_workflow_takes_its_triggers_and_their_urls(api, org_a, setup):
+    from apps.core.models import HookRoute
+
+    s = setup(org_a)
+    workflow = s.workflow()
+    trigger = s.trigger("webhook", workflow=workflow)
+    assert api(org_a).delete(f"/api/v1/workflows/{workflow}").status_code == 204
+    assert_error(post_hook(hook_path(trigger)), 404, "hook_not_found")
+    assert not HookRoute.objects.filter(target_id=trigger["id"]).exists()

@@ -198,3 +198,26 @@ def test_a_disabled_schedule_does_not_fire(api, org_a, setup, in_org):
         api(org_a).patch(f"/api/v1/triggers/{trigger['id']}", {"enabled": False})
         clock.shift(120)
         assert _tick(in_org, org_a)["fired"] == 0
+
+
+@pytest.mark.django_db
+def test_a_run_recorded_but_never_dispatched_is_started_by_the_relay(org_a, setup, in_org):
+    """The tick commits the claim and the run's events, then dies before dispatching them."""
+    from django.utils import timezone
+
+    from apps.triggers.models import Trigger
+    from apps.triggers.services.events import events_relay
+    from apps.triggers.services.scheduler import schedule_fire
+    from apps.workflows.models import Execution
+
+    trigger = setup(org_a).trigger("scheduler", config={"interval_seconds": 60})
+    in_org(org_a)
+    row = Trigger.objects.select_related("workflow", "customer").get(id=trigger["id"])
+    (event,) = schedule_fire(trigger=row, scheduled_for=row.next_scheduled_for, now=timezone.now())
+    assert event.status == "received" and event.execution_id is None
+    assert events_relay()["dispatched"] == 0  # too young: the tick that recorded it may still be at work
+    counts = events_relay(now=timezone.now() + dt.timedelta(seconds=30))
+    assert counts["dispatched"] == 1
+    event.refresh_from_db()
+    assert event.status in ("queued", "dispatched") and event.execution_id is not None
+    assert Execution.objects.get(id=event.execution_id).triggered_by == "scheduler"

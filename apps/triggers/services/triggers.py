@@ -15,7 +15,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apps.accounts.principals import Principal
@@ -185,12 +185,13 @@ def app_hook_endpoint(*, create: bool = True) -> AppHookEndpoint | None:
     """The organization's app-event endpoint (made on first use)."""
     endpoint = AppHookEndpoint.objects.filter(pk=1).first()
     if endpoint is None and create:
-        with transaction.atomic():
-            endpoint = AppHookEndpoint.objects.select_for_update().filter(pk=1).first()
-            if endpoint is None:
+        try:
+            with transaction.atomic():
                 endpoint = AppHookEndpoint(pk=1)
                 _route_app_token(endpoint)
-                endpoint.save()
+                endpoint.save(force_insert=True)
+        except IntegrityError:  # made by a concurrent request meanwhile
+            endpoint = AppHookEndpoint.objects.get(pk=1)
     return endpoint
 
 

@@ -439,6 +439,7 @@ class ConnectionOut(serializers.Serializer):
     status = serializers.CharField()
     auth_type = serializers.CharField(source="connector.auth_type")
     config = serializers.JSONField()
+    account_key = serializers.CharField()
     scopes = serializers.ListField(child=serializers.CharField())
     token_expires_at = serializers.DateTimeField(allow_null=True)
     last_refreshed_at = serializers.DateTimeField(allow_null=True)
@@ -461,11 +462,14 @@ class ConnectionCreateIn(StrictSerializer):
     credentials = JSONObjectField(required=False, default=dict)
     config = JSONObjectField(required=False, default=dict)
     verify = StrictBooleanField(required=False, allow_null=True, default=None)
+    # The provider's account id (Slack team, GitHub owner…): routes app events here.
+    account_key = StrictCharField(max_length=255, required=False, allow_blank=True, default=None, allow_null=True)
 
 
 class ConnectionUpdateIn(StrictSerializer):
     credentials = JSONObjectField(required=False)
     config = JSONObjectField(required=False)
+    account_key = StrictCharField(max_length=255, required=False, allow_blank=True)
     verify = StrictBooleanField(required=False, allow_null=True, default=None)
 
 
@@ -523,6 +527,7 @@ class ConnectionListView(TenantAPIView):
             credentials=data["credentials"],
             config=data["config"],
             verify=data["verify"],
+            account_key=data["account_key"],
         )
         connection = selectors.connection_get_for_customer(connection_id=connection.pk, customer=customer)
         return Response(ConnectionOut(connection).data, status=status.HTTP_201_CREATED)
@@ -553,14 +558,15 @@ class ConnectionDetailView(TenantAPIView):
     def patch(self, request, connection_id: str):
         data = validated(ConnectionUpdateIn, request.data)
         connection = self._get(request, connection_id)
-        if "credentials" not in data and "config" not in data:
-            raise InvalidInput("Send credentials or config to change.", code="empty_patch")
+        if "credentials" not in data and "config" not in data and "account_key" not in data:
+            raise InvalidInput("Send credentials, config or account_key to change.", code="empty_patch")
         services.connection_update(
             actor=self.principal,
             connection=connection,
             credentials=data.get("credentials"),
             config=data.get("config"),
             verify=data.get("verify"),
+            account_key=data.get("account_key"),
         )
         return Response(ConnectionOut(self._get(request, connection_id)).data)
 

@@ -132,6 +132,10 @@ class Connection(models.Model):
     credentials_ciphertext = models.TextField(blank=True)
     credentials_version = models.PositiveIntegerField(default=1)
     config = models.JSONField(default=dict, blank=True)
+    # The provider's id of the connected account (Slack team, Shopify shop
+    # domain, GitHub owner…): how inbound app events find this connection.
+    # db_default: code deployed before this column keeps inserting rows.
+    account_key = models.CharField(max_length=255, blank=True, default="", db_default="")
     oauth_app = models.ForeignKey(OAuthApp, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     oauth_client_id = models.CharField(max_length=512, blank=True)
     scopes = models.JSONField(default=list, blank=True)
@@ -164,6 +168,9 @@ class Connection(models.Model):
             models.Index(fields=["-created_at", "-id"], name="connection_newest"),
             models.Index(fields=["customer", "-created_at"], name="connection_customer"),
             models.Index(fields=["connector", "status"], name="connection_connector_status"),
+            models.Index(
+                fields=["connector", "account_key"], name="connection_account_key", condition=~Q(account_key="")
+            ),
         ]
 
     def __str__(self) -> str:
@@ -212,6 +219,7 @@ class CallTrace(models.Model):
         RUN = "run", "Workflow run"
         VERIFY = "verify", "Credential check"
         CONSOLE = "console", "Console"
+        POLL = "poll", "Event polling"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     connector_slug = models.CharField(max_length=63)

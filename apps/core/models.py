@@ -66,3 +66,31 @@ class Domain(DomainMixin):
 
     def __str__(self) -> str:
         return self.domain
+
+
+class HookRoute(models.Model):
+    """Where an inbound hook URL leads: `/hooks/{token}` (a webhook trigger)
+    and `/hooks/app/{token}/{connector}` (an organization's app events).
+
+    The hook request carries no account header: its token is the credential,
+    and this public-schema table finds the organization behind it in one
+    indexed lookup. Only the token's SHA-256 is stored here; rotating a token
+    replaces the row, so the old URL stops working at once.
+    """
+
+    class Kind(models.TextChoices):
+        TRIGGER = "trigger", "Webhook trigger"
+        APP = "app", "App events of an organization"
+
+    token_hash = models.CharField(max_length=64, unique=True)
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="hook_routes")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    # The webhook trigger's id in the organization's schema (null for app events).
+    target_id = models.UUIDField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["organization", "kind", "target_id"], name="hookroute_target")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} route of {self.organization_id}"

@@ -40,13 +40,17 @@ SECTIONS: dict[str, Section] = {
             SectionTab("connectors", "Connectors", "integrations_connectors", Resource.CONNECTORS),
             SectionTab("connections", "Connections", "integrations_connections", Resource.CONNECTIONS),
             SectionTab("workflows", "Workflows", "workflows", Resource.WORKFLOWS),
+            SectionTab("triggers", "Triggers", "triggers", Resource.WORKFLOWS),
         ),
     ),
     "widgets": Section("Widgets", "The embeddable widget your customers use to connect apps and turn workflows on."),
     "activity": Section(
         "Activity",
         "Executions, events and traces of this organization.",
-        tabs=(SectionTab("executions", "Executions", "executions", Resource.WORKFLOWS),),
+        tabs=(
+            SectionTab("executions", "Executions", "executions", Resource.WORKFLOWS),
+            SectionTab("events", "Events", "events", Resource.WORKFLOWS),
+        ),
     ),
 }
 

@@ -13,6 +13,7 @@ org_patterns = [
     path("settings/", include(connectors_urls.settings_urlpatterns)),
     path("settings/", include("apps.settings.urls")),
     path("", include("apps.workflows.urls")),
+    path("", include("apps.triggers.urls")),
 ]
 
 urlpatterns = [

@@ -350,6 +350,9 @@ class RunRequest:
     request_hash: str = ""
     # The deployed version when the caller already read it (saves a query).
     version: WorkflowVersion | None = None
+    # False: the caller queues the execution itself once its own transaction
+    # commits (triggers do, through a broker circuit breaker, and record it).
+    enqueue: bool = True
 
 
 @dataclass
@@ -417,8 +420,9 @@ def execution_start(*, actor: Principal | None, request: RunRequest) -> StartedE
         # One INSERT (in autocommit unless the caller holds a transaction; the
         # queueing waits for its commit either way).
         execution = Execution.objects.create(**fields)
-        transaction.on_commit(lambda: _enqueue_after_commit(execution))
-        return StartedExecution(execution, enqueued=getattr(execution, "_enqueued", True))
+        if request.enqueue:
+            transaction.on_commit(lambda: _enqueue_after_commit(execution))
+        return StartedExecution(execution, enqueued=request.enqueue and getattr(execution, "_enqueued", True))
     try:
         with transaction.atomic():
             execution = Execution.objects.create(**fields)
@@ -430,13 +434,14 @@ def execution_start(*, actor: Principal | None, request: RunRequest) -> StartedE
                 request_hash=request.request_hash,
                 execution=execution,
             )
-            transaction.on_commit(lambda: _enqueue_after_commit(execution))
+            if request.enqueue:
+                transaction.on_commit(lambda: _enqueue_after_commit(execution))
     except IntegrityError:
         found = _idempotency_lookup(workflow, request)
         if found is None:
             raise IdempotencyConflict("A request with this Idempotency-Key is being processed; retry shortly.")
         return found
-    return StartedExecution(execution, enqueued=getattr(execution, "_enqueued", True))
+    return StartedExecution(execution, enqueued=request.enqueue and getattr(execution, "_enqueued", True))
 
 
 def _execution_fields(workflow: Workflow, version: WorkflowVersion, config: dict, retry: dict, request: RunRequest):

@@ -84,6 +84,9 @@ TENANT_APPS = [
     # notices); plans stay shared in apps.billing.
     "apps.metering",
     "apps.connectors",
+    # Triggers and their durable events; the token → organization routing
+    # table of /hooks/ is shared (apps.core.HookRoute).
+    "apps.triggers",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -318,6 +321,23 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 300.0,
         "options": {"queue": "standard", "expires": 290},
     },
+    # Triggers: events whose execution never left (broker down, a crash)
+    # and events to settle; due schedules; due polls of connector events.
+    "triggers-relay-events": {
+        "task": "triggers.relay_events",
+        "schedule": 5.0,
+        "options": {"queue": "standard", "expires": 4},
+    },
+    "triggers-tick-schedules": {
+        "task": "triggers.tick_schedules",
+        "schedule": 10.0,
+        "options": {"queue": "standard", "expires": 9},
+    },
+    "triggers-poll-app-events": {
+        "task": "triggers.poll_app_events",
+        "schedule": 30.0,
+        "options": {"queue": "standard", "expires": 29},
+    },
     "workflows-clean-data": {
         "task": "workflows.clean_state",
         "schedule": 600.0,
@@ -415,6 +435,17 @@ FASTN_REGION_DATABASES = {
     region: env(f"FASTN_REGION_DATABASE_{region.upper()}", default=region if region in DATABASES else "default")
     for region in ("us", "eu", "apac")
 }
+
+# --- Triggers (apps.triggers) --------------------------------------------------------------
+# After the broker failed once, intake skips it for this long (events wait for
+# the relay) instead of making every request wait for a connection to fail.
+FASTN_TRIGGERS_BROKER_RETRY_SECONDS = env.float("FASTN_TRIGGERS_BROKER_RETRY_SECONDS", default=5.0)
+# The relay leaves events younger than this to the request that is handling them.
+FASTN_TRIGGERS_RELAY_GRACE_SECONDS = env.int("FASTN_TRIGGERS_RELAY_GRACE_SECONDS", default=10)
+# A scheduled run later than this counts as missed (see the trigger's `missed`).
+FASTN_SCHEDULE_MISFIRE_GRACE_SECONDS = env.int("FASTN_SCHEDULE_MISFIRE_GRACE_SECONDS", default=120)
+# How long POST /hooks/{token} waits for an Instant workflow before answering 202.
+FASTN_HOOK_INSTANT_WAIT_SECONDS = env.float("FASTN_HOOK_INSTANT_WAIT_SECONDS", default=30.0)
 
 # --- Quotas (apps.billing) ------------------------------------------------------------
 # What the API does when the Redis counters are unreachable: "open" lets calls

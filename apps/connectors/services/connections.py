@@ -71,6 +71,21 @@ def _owner(customer: Customer | None) -> str | None:
     return customer.external_id if customer is not None else None
 
 
+def connection_account_key(loaded: LoadedConnector, config: Mapping[str, Any], given: str | None = None) -> str:
+    """The provider's id of the connected account, which routes inbound app
+    events to this connection: the one given, else the connector's
+    `events.webhook.account_key` template over the connection's settings."""
+    from apps.connectors.templating import MISSING, TemplateContext, render, text_of
+
+    if given is not None:
+        return given.strip()[:255]
+    template = ((loaded.definition.get("events") or {}).get("webhook") or {}).get("account_key")
+    if not template:
+        return ""
+    value = render(template, TemplateContext(connection=dict(config)))
+    return "" if value is MISSING or value is None else text_of(value)[:255]
+
+
 def connector_for_connections(*, slug: str) -> LoadedConnector:
     loaded = connector_load(slug=slug)
     if loaded is None:
@@ -166,6 +181,7 @@ def connection_create(
     credentials: Mapping[str, Any],
     config: Mapping[str, Any] | None = None,
     verify: bool | None = None,
+    account_key: str | None = None,
 ) -> Connection:
     """Connect `customer` (None: the organization itself) to a connector with
     credentials the caller has. Unless `verify` is False, the connector's
@@ -209,6 +225,7 @@ def connection_create(
                 status=Status.CONNECTED,
                 credentials_ciphertext=credentials_encrypt(credentials),
                 config=config,
+                account_key=connection_account_key(loaded, config, account_key),
                 oauth_app=client.app if client else None,
                 oauth_client_id=client.client_id if client and client.source != "connection" else "",
                 scopes=granted_scopes(credentials),
@@ -233,6 +250,7 @@ def connection_create(
             "customer": _owner(customer),
             "credentials": sorted(credentials),  # the field names only
             "config": config,
+            "account_key": connection.account_key or None,
             "verified": verified,
         },
     )
@@ -277,6 +295,7 @@ def connection_connect_oauth(
                     customer=customer,
                     status=Status.CONNECTED,
                     config=dict(config),
+                    account_key=connection_account_key(loaded, config),
                     status_changed_at=now,
                     created_by=(actor.label if actor else "oauth")[:255],
                     **fields,
@@ -287,6 +306,7 @@ def connection_connect_oauth(
                 for name, value in fields.items():
                     setattr(connection, name, value)
                 connection.config = {**(existing.config or {}), **config}
+                connection.account_key = connection_account_key(loaded, connection.config) or connection.account_key
                 connection.credentials_version += 1
                 connection.save()
                 if connection.status != Status.CONNECTED:
@@ -320,6 +340,7 @@ def connection_update(
     credentials: Mapping[str, Any] | None = None,
     config: Mapping[str, Any] | None = None,
     verify: bool | None = None,
+    account_key: str | None = None,
 ) -> Connection:
     """New credentials (reconnecting: the status becomes connected) and/or
     settings (a merge patch: null removes a setting)."""
@@ -339,6 +360,13 @@ def connection_update(
         if is_client_credentials(auth):
             new_credentials, client = _client_credentials_token(loaded, new_credentials, new_config, connection)
         changed.append("credentials")
+    new_account_key = connection.account_key
+    if account_key is not None:
+        new_account_key = connection_account_key(loaded, new_config, account_key)
+    elif config is not None:
+        new_account_key = connection_account_key(loaded, new_config) or connection.account_key
+    if new_account_key != connection.account_key:
+        changed.append("account_key")
     if not changed:
         return connection
     verified = False
@@ -359,6 +387,7 @@ def connection_update(
         if locked.status == Status.REVOKED:
             raise ConnectionNotFound("No connection with this id.")
         locked.config = new_config
+        locked.account_key = new_account_key
         if new_credentials is not None:
             locked.credentials_ciphertext = credentials_encrypt(new_credentials)
             locked.credentials_version += 1
@@ -380,6 +409,7 @@ def connection_update(
         changes={
             "changed": changed,
             "config": new_config if "config" in changed else None,
+            "account_key": new_account_key if "account_key" in changed else None,
             "credentials": sorted(new_credentials) if new_credentials is not None else None,
             "verified": verified,
         },

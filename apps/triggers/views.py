@@ -1,0 +1,284 @@
+"""Dashboard pages: Integrations → Triggers and Activity → Events (thin: services and selectors do the work)."""
+
+from __future__ import annotations
+
+import json
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from apps.accounts.roles import Action, Resource
+from apps.core.dashboard import dashboard_view, org_url
+from apps.core.errors import FastnError
+from apps.core.navigation import section_context
+from apps.core.pagination import paginate_newest_first
+from apps.triggers import selectors
+from apps.triggers.api import next_runs
+from apps.triggers.exceptions import EventNotFound, TriggerNotFound
+from apps.triggers.forms import TriggerForm
+from apps.triggers.models import Event, Trigger
+from apps.triggers.services import triggers as services
+from apps.triggers.services.events import trigger_fire as trigger_fire_service
+
+TYPE_TABS = [
+    (Trigger.Type.WEBHOOK, "Webhook"),
+    (Trigger.Type.SCHEDULER, "Scheduler"),
+    (Trigger.Type.APP_EVENT, "App events"),
+]
+EVENT_TABS = [
+    ("", "All"),
+    (Event.Type.WEBHOOK, "Webhook"),
+    (Event.Type.SCHEDULER, "Scheduled"),
+    (Event.Type.MANUAL, "Manual"),
+    (Event.Type.APP_EVENT, "App event"),
+]
+EVENTS_PER_PAGE = 50
+
+
+def _zone(request: HttpRequest) -> ZoneInfo:
+    try:
+        return ZoneInfo(request.organization.timezone or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def _render(request: HttpRequest, template: str, context: dict, *, partial: str | None = None, status: int = 200):
+    name = f"{template}#{partial}" if partial and request.htmx else template
+    with timezone.override(_zone(request)):
+        return render(request, name, context, status=status)
+
+
+def _page(request: HttpRequest, section: str, tab: str) -> dict:
+    can = {action: request.principal.can(Resource.WORKFLOWS, action) for action in Action.values}
+    return {**section_context(request, section, tab), "zone": _zone(request), "can": can}
+
+
+def _form(request: HttpRequest, data=None, initial=None) -> TriggerForm:
+    from apps.settings.selectors import environment_list
+    from apps.workflows.selectors import workflow_choices
+
+    return TriggerForm(
+        data,
+        initial=initial,
+        workflows=[(slug, f"{name} ({slug})") for slug, name in workflow_choices()],
+        environments=[(e.slug, e.name or e.slug) for e in environment_list()],
+    )
+
+
+def _trigger_or_404(trigger_id: str) -> Trigger:
+    try:
+        return selectors.trigger_get(trigger_id=trigger_id)
+    except TriggerNotFound:
+        raise Http404("No such trigger.") from None
+
+
+def _rows(triggers) -> list[dict]:
+    return [{"trigger": t, "url": services.trigger_url(t), "next_runs": next_runs(t, 1)} for t in triggers]
+
+
+@dashboard_view(Resource.WORKFLOWS, "view", write_action="create")
+def trigger_list(request: HttpRequest) -> HttpResponse:
+    kind = request.GET.get("type") or request.POST.get("type") or Trigger.Type.WEBHOOK
+    if kind not in Trigger.Type.values:
+        kind = Trigger.Type.WEBHOOK
+    form = None
+    status = 200
+    if request.method == "POST":
+        form = _form(request, request.POST)
+        if form.is_valid():
+            try:
+                result = services.trigger_create(actor=request.principal, **form.service_fields())
+            except FastnError as exc:
+                form.add_service_error(exc)
+                status = exc.status
+            else:
+                if result.once.get("signing_secret"):
+                    messages.success(
+                        request,
+                        f"Trigger created. Its signing secret, shown this once: {result.once['signing_secret']}",
+                    )
+                else:
+                    messages.success(request, "Trigger created.")
+                return redirect(org_url(request, "trigger", trigger_id=result.trigger.id))
+        else:
+            status = 400
+    counts = {value: selectors.trigger_list(type=value).count() for value, _ in TYPE_TABS}
+    context = {
+        **_page(request, "integrations", "triggers"),
+        "kind": kind,
+        "type_tabs": [{"value": v, "label": label, "count": counts[v]} for v, label in TYPE_TABS],
+        "rows": _rows(selectors.trigger_list(type=kind).order_by("-created_at")[:200]),
+        "form": form or _form(request, initial={"type": kind, "environment": "production", "enabled": True}),
+        "form_open": form is not None,
+        "list_url": org_url(request, "triggers"),
+    }
+    return _render(request, "triggers/list.html", context, status=status)
+
+
+@dashboard_view(Resource.WORKFLOWS, "view", write_action="edit")
+def trigger_detail(request: HttpRequest, trigger_id: str) -> HttpResponse:
+    trigger = _trigger_or_404(trigger_id)
+    status = 200
+    if request.method == "POST":
+        form = _form(request, request.POST)
+        if form.is_valid():
+            try:
+                result = services.trigger_update(
+                    actor=request.principal, trigger=trigger, **form.service_fields(editing=trigger)
+                )
+            except FastnError as exc:
+                form.add_service_error(exc)
+                status = exc.status
+            else:
+                note = result.once.get("signing_secret")
+                messages.success(request, f"Saved. New signing secret, shown this once: {note}" if note else "Saved.")
+                return redirect(org_url(request, "trigger", trigger_id=trigger.id))
+        else:
+            status = 400
+        trigger = _trigger_or_404(trigger_id)
+    else:
+        form = _form(request, initial=TriggerForm.initial_for(trigger))
+    events = list(selectors.event_list(trigger_id=trigger.id).order_by("-received_at")[:10])
+    _with_execution_status(events)
+    context = {
+        **_page(request, "integrations", "triggers"),
+        "trigger": trigger,
+        "url": services.trigger_url(trigger),
+        "next_runs": [timezone.datetime.fromisoformat(t.replace("Z", "+00:00")) for t in (next_runs(trigger) or [])],
+        "events": events,
+        "form": form,
+    }
+    return _render(request, "triggers/detail.html", context, status=status)
+
+
+@require_POST
+@dashboard_view(Resource.WORKFLOWS, "edit")
+def trigger_rotate_token(request: HttpRequest, trigger_id: str) -> HttpResponse:
+    trigger = _trigger_or_404(trigger_id)
+    try:
+        services.trigger_rotate_token(actor=request.principal, trigger=trigger)
+    except FastnError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "New URL made; the old one no longer works.")
+    return redirect(org_url(request, "trigger", trigger_id=trigger.id))
+
+
+@require_POST
+@dashboard_view(Resource.WORKFLOWS, "edit")
+def trigger_rotate_secret(request: HttpRequest, trigger_id: str) -> HttpResponse:
+    trigger = _trigger_or_404(trigger_id)
+    try:
+        _, secret = services.trigger_rotate_secret(actor=request.principal, trigger=trigger)
+    except FastnError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"New signing secret, shown this once: {secret}")
+    return redirect(org_url(request, "trigger", trigger_id=trigger.id))
+
+
+@require_POST
+@dashboard_view(Resource.WORKFLOWS, "run")
+def trigger_fire(request: HttpRequest, trigger_id: str) -> HttpResponse:
+    trigger = _trigger_or_404(trigger_id)
+    _, dispatched = trigger_fire_service(trigger=trigger, source_ip=request.META.get("REMOTE_ADDR"))
+    if dispatched is not None and dispatched.error is not None:
+        messages.error(request, dispatched.error.message)
+    else:
+        messages.success(request, "Started: see the event below.")
+    return redirect(org_url(request, "trigger", trigger_id=trigger.id))
+
+
+@require_POST
+@dashboard_view(Resource.WORKFLOWS, "delete")
+def trigger_delete(request: HttpRequest, trigger_id: str) -> HttpResponse:
+    trigger = _trigger_or_404(trigger_id)
+    kind = trigger.type
+    services.trigger_delete(actor=request.principal, trigger=trigger)
+    messages.success(request, "Trigger deleted.")
+    return redirect(org_url(request, "triggers") + f"?type={kind}")
+
+
+# --- Activity → Events ----------------------------------------------------------------------------
+
+
+@require_GET
+@dashboard_view(Resource.WORKFLOWS, "view")
+def event_list(request: HttpRequest) -> HttpResponse:
+    kind = request.GET.get("type", "")
+    problems = []
+    if kind not in dict(EVENT_TABS):
+        problems.append(f"There is no event type {kind!r}: showing all.")
+        kind = ""
+    refresh = request.GET.get("refresh") == "1"
+    try:
+        page = paginate_newest_first(
+            selectors.event_list(type=kind),
+            cursor=request.GET.get("cursor"),
+            limit=EVENTS_PER_PAGE,
+            time_field="received_at",
+        )
+    except FastnError as exc:
+        problems.append(exc.message)
+        page = paginate_newest_first(
+            selectors.event_list(type=kind), cursor=None, limit=EVENTS_PER_PAGE, time_field="received_at"
+        )
+    _with_execution_status(page.items)
+    base = org_url(request, "events")
+    query = "&".join(part for part in (f"type={kind}" if kind else "", "refresh=1" if refresh else "") if part)
+    context = {
+        **_page(request, "activity", "events"),
+        "kind": kind,
+        "event_tabs": [
+            {
+                "value": v,
+                "label": label,
+                "query": "&".join(p for p in (f"type={v}" if v else "", "refresh=1" if refresh else "") if p),
+            }
+            for v, label in EVENT_TABS
+        ],
+        "events": page.items,
+        "list_url": base,
+        "refresh_query": query,
+        "next_query": (query + "&" if query else "") + f"cursor={page.next_cursor}" if page.next_cursor else "",
+        "auto_refresh": refresh,
+        "problems": problems,
+    }
+    partial = None
+    if request.htmx and (request.htmx.target == "event-rows" or request.GET.get("cursor")):
+        partial = "rows"
+    return _render(request, "triggers/events.html", context, partial=partial)
+
+
+def _with_execution_status(events) -> None:
+    """The executions' current status (the event row's copy lags until the relay settles it)."""
+    from apps.workflows.models import Execution
+
+    ids = [e.execution_id for e in events if e.execution_id]
+    current = dict(Execution.objects.filter(id__in=ids).values_list("id", "status")) if ids else {}
+    for event in events:
+        event.execution_status = current.get(event.execution_id, event.execution_status)
+
+
+@require_GET
+@dashboard_view(Resource.WORKFLOWS, "view")
+def event_detail(request: HttpRequest, event_id: str) -> HttpResponse:
+    try:
+        event = selectors.event_get(event_id=event_id)
+    except EventNotFound:
+        raise Http404("No such event.") from None
+    executions = selectors.event_executions(event=event)
+    context = {
+        **_page(request, "activity", "events"),
+        "event": event,
+        "executions": executions,
+        "calls": selectors.event_outgoing_calls(execution_ids=[e.id for e in executions]),
+        "payload_json": json.dumps(event.payload, indent=2, ensure_ascii=False)[:200_000],
+        "headers_json": json.dumps(event.headers or {}, indent=2, ensure_ascii=False),
+        "error_json": json.dumps(event.error, indent=2, ensure_ascii=False) if event.error else "",
+    }
+    return _render(request, "triggers/event.html", context)

@@ -64,3 +64,10 @@ def test_secrets_and_customers_pages_work_with_htmx(page, web_server, live_org):
     page.locator("text=No customer matches").wait_for()
     page.fill("input[type=search]", "browser")
     page.locator("#customer-rows >> text=cust-browser").wait_for()
+
+    # An error answer (409: the external ID is taken) shows its message in the form.
+    page.wait_for_function("document.querySelector('#customers-panel form')['htmx-internal-data'] !== undefined")
+    page.fill("#customers-panel input[name=external_id]", "cust-browser")
+    page.fill("#customers-panel input[name=name]", "Again")
+    page.click("#customers-panel button[type=submit]")
+    page.locator("#customers-panel >> text=already exists").wait_for()

@@ -180,6 +180,30 @@ def load(path: str, headers: dict, *, total: int, concurrency: int) -> tuple[lis
     return latencies, time.perf_counter() - started, failures[0]
 
 
+def cpu_by_process() -> dict[str, float]:
+    """CPU seconds used so far by each part of the stack (from /proc)."""
+    groups: dict[str, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if "gunicorn" in cmd and str(PORT) in cmd:
+            group = "web"
+        elif "celery" in cmd and "bench-" in cmd:
+            group = "workers"
+        elif cmd.startswith("postgres"):
+            group = "postgres"
+        elif "redis-server" in cmd:
+            group = "redis"
+        else:
+            continue
+        groups[group] = groups.get(group, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    return groups
+
+
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(len(ordered) * fraction))]
@@ -222,13 +246,23 @@ def main() -> None:
         load(path, headers, total=200, concurrency=4)  # warm up every process
         for concurrency in (1, 10, 50):
             total = args.requests if concurrency > 1 else min(args.requests, 1000)
+            before = cpu_by_process()
             latencies, seconds, failed = load(path, headers, total=total, concurrency=concurrency)
+            if concurrency == 10:
+                after = cpu_by_process()
+                split = ", ".join(
+                    f"{name} {(after[name] - before.get(name, 0.0)) / total * 1000:.1f} ms"
+                    for name in ("web", "workers", "postgres", "redis")
+                    if name in after
+                )
             rows.append(
                 f"| Instant run over HTTP, concurrency {concurrency} ({total} requests, {failed} not 2xx) | "
                 f"p50 {statistics.median(latencies):.1f} ms, p99 {percentile(latencies, 0.99):.1f} ms, "
                 f"{total / seconds:.0f} requests/s |"
             )
             print(rows[-1], flush=True)
+        rows.append(f"| CPU per Instant run at concurrency 10, by process | {split} |")
+        print(rows[-1], flush=True)
 
         from apps.core.tenancy import organization_context
         from apps.workflows import services

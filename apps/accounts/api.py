@@ -10,8 +10,7 @@ from rest_framework.response import Response
 from apps.accounts import selectors, services
 from apps.accounts.models import Membership
 from apps.accounts.roles import Resource
-from apps.core.api import TenantAPIView, validated
-from apps.core.errors import InvalidInput
+from apps.core.api import TenantAPIView, choice_param, validated
 from apps.core.serializers import StrictBooleanField, StrictCharField, StrictChoiceField, StrictSerializer
 
 # --- Me ----------------------------------------------------------------------------------
@@ -92,9 +91,7 @@ class MemberListView(TenantAPIView):
     )
     def get(self, request):
         params = request.query_params
-        status_filter = params.get("status", "")
-        if status_filter and status_filter not in Membership.Status.values:
-            raise InvalidInput.for_field("status", f"Must be one of {', '.join(Membership.Status.values)}.")
+        status_filter = choice_param(params, "status", Membership.Status.values)
         members = selectors.member_list(
             organization=self.principal.organization,
             role=params.get("role", ""),

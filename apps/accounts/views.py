@@ -20,14 +20,8 @@ from apps.accounts.forms import (
 )
 from apps.accounts.models import Membership
 from apps.accounts.roles import Resource
-from apps.core.dashboard import dashboard_view
+from apps.core.dashboard import dashboard_view, render_panel
 from apps.core.errors import FastnError
-
-
-def _panel(request: HttpRequest, template: str, context: dict, status: int = 200) -> HttpResponse:
-    name = f"{template}#panel" if request.htmx else template
-    return render(request, name, context, status=status)
-
 
 # --- People -------------------------------------------------------------------------------
 
@@ -73,7 +67,7 @@ def _people(request, status: int = 200, **extra) -> HttpResponse:
     context = _people_context(request, **extra)
     if request.htmx and request.htmx.target == "member-rows":
         return render(request, "settings/people.html#rows", context, status=status)
-    return _panel(request, "settings/people.html", context, status=status)
+    return render_panel(request, "settings/people.html", context, status=status)
 
 
 @require_http_methods(["GET"])
@@ -198,18 +192,18 @@ def _general_context(request, **extra):
 @dashboard_view(Resource.ORGANIZATION, "view", write_action="edit")
 def general(request: HttpRequest) -> HttpResponse:
     if request.method == "GET":
-        return _panel(request, "settings/general.html", _general_context(request))
+        return render_panel(request, "settings/general.html", _general_context(request))
     form = GeneralForm(request.POST)
     if not form.is_valid():
-        return _panel(request, "settings/general.html", _general_context(request, form=form), status=400)
+        return render_panel(request, "settings/general.html", _general_context(request, form=form), status=400)
     try:
         services.organization_update(
             actor=request.principal, name=form.cleaned_data["name"], timezone_name=form.cleaned_data["timezone"]
         )
     except FastnError as exc:
         form.add_error(None, exc.message)
-        return _panel(request, "settings/general.html", _general_context(request, form=form), status=exc.status)
-    return _panel(request, "settings/general.html", _general_context(request, message="Settings saved."))
+        return render_panel(request, "settings/general.html", _general_context(request, form=form), status=exc.status)
+    return render_panel(request, "settings/general.html", _general_context(request, message="Settings saved."))
 
 
 @require_POST
@@ -217,14 +211,14 @@ def general(request: HttpRequest) -> HttpResponse:
 def email_domain_add(request: HttpRequest) -> HttpResponse:
     form = EmailDomainForm(request.POST)
     if not form.is_valid():
-        return _panel(request, "settings/general.html", _general_context(request, domain_form=form), status=400)
+        return render_panel(request, "settings/general.html", _general_context(request, domain_form=form), status=400)
     try:
         rule = services.email_domain_add(actor=request.principal, **form.cleaned_data)
     except FastnError as exc:
         form.add_error(None, exc.message)
         context = _general_context(request, domain_form=form)
-        return _panel(request, "settings/general.html", context, status=exc.status)
-    return _panel(request, "settings/general.html", _general_context(request, message=f"{rule.domain} added."))
+        return render_panel(request, "settings/general.html", context, status=exc.status)
+    return render_panel(request, "settings/general.html", _general_context(request, message=f"{rule.domain} added."))
 
 
 @require_POST
@@ -240,8 +234,10 @@ def email_domain_change(request: HttpRequest, domain: str) -> HttpResponse:
             )
             message = f"{domain} updated."
     except FastnError as exc:
-        return _panel(request, "settings/general.html", _general_context(request, error=exc.message), status=exc.status)
-    return _panel(request, "settings/general.html", _general_context(request, message=message))
+        return render_panel(
+            request, "settings/general.html", _general_context(request, error=exc.message), status=exc.status
+        )
+    return render_panel(request, "settings/general.html", _general_context(request, message=message))
 
 
 # --- Invitation links --------------------------------------------------------------------------------

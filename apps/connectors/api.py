@@ -26,7 +26,7 @@ from apps.connectors.models import CallTrace, Connection, Connector
 from apps.connectors.parsers import OPENAPI_PARSERS
 from apps.connectors.services.calls import CONSOLE_SECONDS
 from apps.connectors.services.oauth_apps import default_callback_url
-from apps.core.api import TenantAPIView, time_param, validated
+from apps.core.api import TenantAPIView, choice_param, time_param, validated
 from apps.core.errors import InvalidInput, NotFound, PermissionDenied
 from apps.core.pagination import page_body, paginate_newest_first, parse_limit
 from apps.core.serializers import (
@@ -116,9 +116,7 @@ class ConnectorListView(TenantAPIView):
     )
     def get(self, request):
         params = request.query_params
-        source = params.get("source", "")
-        if source and source not in Connector.Source.values:
-            raise InvalidInput.for_field("source", f"Must be one of {', '.join(Connector.Source.values)}.")
+        source = choice_param(params, "source", Connector.Source.values)
         queryset = selectors.connector_list(
             search=params.get("search", ""), source=source, enabled=_bool_param("enabled", params.get("enabled"))
         )
@@ -497,9 +495,7 @@ class ConnectionListView(TenantAPIView):
     def get(self, request):
         customer = _connection_scope(self, request)
         params = request.query_params
-        wanted = params.get("status", "")
-        if wanted and wanted not in Connection.Status.values:
-            raise InvalidInput.for_field("status", f"Must be one of {', '.join(Connection.Status.values)}.")
+        wanted = choice_param(params, "status", Connection.Status.values)
         queryset = selectors.connection_list_for_customer(
             customer=customer, connector=params.get("connector", ""), status=wanted
         )

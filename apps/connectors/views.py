@@ -22,7 +22,7 @@ from apps.connectors.exceptions import InvalidDefinition
 from apps.connectors.forms import DefinitionForm, OAuthAppForm, OpenAPIImportForm
 from apps.connectors.models import Connection
 from apps.connectors.services.calls import connector_load
-from apps.core.dashboard import dashboard_view, org_url
+from apps.core.dashboard import dashboard_view, org_url, render_panel
 from apps.core.errors import FastnError
 
 STATUS_CHOICES = [
@@ -30,11 +30,6 @@ STATUS_CHOICES = [
     (Connection.Status.NEEDS_REAUTH, "Needs re-authorisation"),
     (Connection.Status.ERROR, "Error"),
 ]
-
-
-def _panel(request: HttpRequest, template: str, context: dict, status: int = 200) -> HttpResponse:
-    name = f"{template}#panel" if request.htmx else template
-    return render(request, name, context, status=status)
 
 
 # --- Connectors and the catalogue -----------------------------------------------------------
@@ -65,7 +60,7 @@ def connectors_page(request: HttpRequest) -> HttpResponse:
     context = _connectors_context(request)
     if request.htmx and request.htmx.target == "catalog-cards":
         return render(request, "integrations/connectors.html#catalog", context)
-    return _panel(request, "integrations/connectors.html", context)
+    return render_panel(request, "integrations/connectors.html", context)
 
 
 @require_POST
@@ -74,9 +69,11 @@ def catalog_install(request: HttpRequest, slug: str) -> HttpResponse:
     try:
         connector, _ = services.connector_install_from_catalog(actor=request.principal, catalog_slug=slug)
     except FastnError as exc:
-        return _panel(request, "integrations/connectors.html", _connectors_context(request, error=exc.message), 400)
+        return render_panel(
+            request, "integrations/connectors.html", _connectors_context(request, error=exc.message), status=400
+        )
     message = f"{connector.name} installed. Connect customers to it under Connections."
-    return _panel(request, "integrations/connectors.html", _connectors_context(request, message=message))
+    return render_panel(request, "integrations/connectors.html", _connectors_context(request, message=message))
 
 
 def _problems(exc: InvalidDefinition) -> list[dict[str, str]]:
@@ -289,7 +286,7 @@ def connections_page(request: HttpRequest) -> HttpResponse:
         context = _connections_context(request, **_oauth_outcome(request))
         if request.htmx and request.htmx.target == "connection-rows":
             return render(request, "integrations/connections.html#rows", context)
-        return _panel(request, "integrations/connections.html", context)
+        return render_panel(request, "integrations/connections.html", context)
     slug = request.POST.get("connector", "")
     try:
         connection = services.connection_create(
@@ -302,10 +299,10 @@ def connections_page(request: HttpRequest) -> HttpResponse:
         )
     except FastnError as exc:
         context = _connections_context(request, error=exc.message, chosen_connector=slug)
-        return _panel(request, "integrations/connections.html", context, status=exc.status)
+        return render_panel(request, "integrations/connections.html", context, status=exc.status)
     who = connection.customer.external_id if connection.customer_id else "the organization"
     message = f"Connected {who} to {connection.connector.name}."
-    return _panel(request, "integrations/connections.html", _connections_context(request, message=message))
+    return render_panel(request, "integrations/connections.html", _connections_context(request, message=message))
 
 
 @require_POST
@@ -317,9 +314,11 @@ def connection_reconnect(request: HttpRequest, connection_id: str) -> HttpRespon
             actor=request.principal, connection=connection, credentials=_form_values(request, "credentials.")
         )
     except FastnError as exc:
-        return _panel(request, "integrations/connections.html", _connections_context(request, error=exc.message), 400)
+        return render_panel(
+            request, "integrations/connections.html", _connections_context(request, error=exc.message), status=400
+        )
     message = f"Reconnected {connection.connector.name}."
-    return _panel(request, "integrations/connections.html", _connections_context(request, message=message))
+    return render_panel(request, "integrations/connections.html", _connections_context(request, message=message))
 
 
 @require_POST
@@ -329,10 +328,12 @@ def connection_verify(request: HttpRequest, connection_id: str) -> HttpResponse:
     try:
         outcome = services.connection_verify(actor=request.principal, connection=connection)
     except FastnError as exc:
-        return _panel(request, "integrations/connections.html", _connections_context(request, error=exc.message), 400)
+        return render_panel(
+            request, "integrations/connections.html", _connections_context(request, error=exc.message), status=400
+        )
     key = "message" if outcome.ok else "error"
     text = "The provider accepted the credentials." if outcome.ok else f"Check failed: {outcome.message}"
-    return _panel(request, "integrations/connections.html", _connections_context(request, **{key: text}))
+    return render_panel(request, "integrations/connections.html", _connections_context(request, **{key: text}))
 
 
 @require_POST
@@ -342,7 +343,7 @@ def connection_delete(request: HttpRequest, connection_id: str) -> HttpResponse:
     outcome = services.connection_delete(actor=request.principal, connection=connection)
     suffix = " The token was revoked at the provider." if outcome == "revoked" else ""
     message = f"Connection to {connection.connector.name} deleted.{suffix}"
-    return _panel(request, "integrations/connections.html", _connections_context(request, message=message))
+    return render_panel(request, "integrations/connections.html", _connections_context(request, message=message))
 
 
 @require_GET
@@ -394,10 +395,12 @@ def _oauth_apps_context(request: HttpRequest, **extra) -> dict[str, Any]:
 @dashboard_view(Resource.CONNECTORS, "view", write_action="edit")
 def oauth_apps_page(request: HttpRequest) -> HttpResponse:
     if request.method == "GET":
-        return _panel(request, "integrations/oauth_apps.html", _oauth_apps_context(request))
+        return render_panel(request, "integrations/oauth_apps.html", _oauth_apps_context(request))
     form = OAuthAppForm(request.POST, connectors=_oauth_connector_choices())
     if not form.is_valid():
-        return _panel(request, "integrations/oauth_apps.html", _oauth_apps_context(request, form=form), status=400)
+        return render_panel(
+            request, "integrations/oauth_apps.html", _oauth_apps_context(request, form=form), status=400
+        )
     data = form.cleaned_data
     existing = {app.connector_slug for app in selectors.oauth_app_list()}
     try:
@@ -423,8 +426,10 @@ def oauth_apps_page(request: HttpRequest) -> HttpResponse:
             message = f"OAuth app for {data['connector']} saved."
     except FastnError as exc:
         form.add_error(None, exc.message)
-        return _panel(request, "integrations/oauth_apps.html", _oauth_apps_context(request, form=form), exc.status)
-    return _panel(request, "integrations/oauth_apps.html", _oauth_apps_context(request, message=message))
+        return render_panel(
+            request, "integrations/oauth_apps.html", _oauth_apps_context(request, form=form), status=exc.status
+        )
+    return render_panel(request, "integrations/oauth_apps.html", _oauth_apps_context(request, message=message))
 
 
 @require_POST
@@ -432,4 +437,4 @@ def oauth_apps_page(request: HttpRequest) -> HttpResponse:
 def oauth_app_delete(request: HttpRequest, connector: str) -> HttpResponse:
     services.oauth_app_delete(actor=request.principal, connector_slug=connector)
     context = _oauth_apps_context(request, message=f"OAuth app for {connector} deleted.")
-    return _panel(request, "integrations/oauth_apps.html", context)
+    return render_panel(request, "integrations/oauth_apps.html", context)

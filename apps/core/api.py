@@ -78,6 +78,15 @@ def time_param(name: str, raw: str | None):
     return value
 
 
+def choice_param(params, name: str, choices, *, message: str | None = None) -> str:
+    """A query parameter that must be one of `choices`, or "" when absent
+    (400 naming it otherwise)."""
+    value = params.get(name, "")
+    if value and value not in choices:
+        raise InvalidInput.for_field(name, message or f"Must be one of {', '.join(choices)}.")
+    return value
+
+
 def unknown_api_route(request: HttpRequest, *args, **kwargs) -> JsonResponse:
     """Catch-all for `/api/...` paths no route matches: a JSON 404, even in DEBUG."""
     return JsonResponse(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpRequest, HttpResponse
@@ -75,3 +76,19 @@ def dashboard_view(resource: str | None = None, action: str = "view", *, write_a
 def org_url(request: HttpRequest, name: str, **kwargs) -> str:
     """reverse() for a dashboard page of the current organization."""
     return reverse(name, kwargs={"org_slug": request.organization.slug, **kwargs})  # type: ignore[attr-defined]
+
+
+def render_panel(
+    request: HttpRequest, template: str, context: dict, *, partial: str | None = "panel", status: int = 200
+) -> HttpResponse:
+    """The whole page, or only its fragment `partial` when htmx asks."""
+    name = f"{template}#{partial}" if partial and request.htmx else template
+    return render(request, name, context, status=status)
+
+
+def organization_zone(request: HttpRequest) -> ZoneInfo:
+    """The time zone of the page's organization (UTC when it names none or an unknown one)."""
+    try:
+        return ZoneInfo(request.organization.timezone or "UTC")  # type: ignore[attr-defined]
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")

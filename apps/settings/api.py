@@ -11,8 +11,7 @@ from rest_framework.response import Response
 
 from apps.accounts.access import principal_can_object, principal_filter_queryset, principal_require_object
 from apps.accounts.roles import Resource
-from apps.core.api import TenantAPIView, time_param, validated
-from apps.core.errors import InvalidInput
+from apps.core.api import TenantAPIView, choice_param, time_param, validated
 from apps.core.pagination import page_body, paginate_newest_first, parse_limit
 from apps.core.serializers import (
     JSONObjectField,
@@ -315,9 +314,7 @@ class AuditLogView(TenantAPIView):
     )
     def get(self, request):
         params = request.query_params
-        outcome = params.get("outcome", "")
-        if outcome and outcome not in AuditEvent.Outcome.values:
-            raise InvalidInput.for_field("outcome", f"Must be one of {', '.join(AuditEvent.Outcome.values)}.")
+        outcome = choice_param(params, "outcome", AuditEvent.Outcome.values)
         page = selectors.audit_event_page(
             cursor=params.get("cursor"),
             limit=parse_limit(params.get("limit")),

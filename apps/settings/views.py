@@ -10,7 +10,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from apps.accounts.roles import Resource
-from apps.core.dashboard import dashboard_view
+from apps.core.dashboard import dashboard_view, render_panel
 from apps.core.errors import FastnError
 from apps.settings import selectors, services
 from apps.settings.forms import (
@@ -21,13 +21,6 @@ from apps.settings.forms import (
     RoleCreateForm,
     SecretForm,
 )
-
-
-def _panel(request: HttpRequest, template: str, context: dict, status: int = 200) -> HttpResponse:
-    """The whole page, or only its panel when htmx asks."""
-    name = f"{template}#panel" if request.htmx else template
-    return render(request, name, context, status=status)
-
 
 # --- API keys ----------------------------------------------------------------------
 
@@ -46,10 +39,10 @@ def _api_keys_context(request, **extra):
 @dashboard_view(Resource.API_KEYS, "view", write_action="create")
 def api_keys(request: HttpRequest) -> HttpResponse:
     if request.method == "GET":
-        return _panel(request, "settings/api_keys.html", _api_keys_context(request))
+        return render_panel(request, "settings/api_keys.html", _api_keys_context(request))
     form = ApiKeyForm(request.POST)
     if not form.is_valid():
-        return _panel(request, "settings/api_keys.html", _api_keys_context(request, form=form), status=400)
+        return render_panel(request, "settings/api_keys.html", _api_keys_context(request, form=form), status=400)
     try:
         key, raw = services.api_key_create(
             actor=request.principal,
@@ -59,8 +52,8 @@ def api_keys(request: HttpRequest) -> HttpResponse:
         )
     except FastnError as exc:
         form.add_error(None, exc.message)
-        return _panel(request, "settings/api_keys.html", _api_keys_context(request, form=form), status=exc.status)
-    response = _panel(request, "settings/api_keys.html", _api_keys_context(request, created=key, raw_key=raw))
+        return render_panel(request, "settings/api_keys.html", _api_keys_context(request, form=form), status=exc.status)
+    response = render_panel(request, "settings/api_keys.html", _api_keys_context(request, created=key, raw_key=raw))
     response["Cache-Control"] = "no-store"
     return response
 
@@ -69,7 +62,7 @@ def api_keys(request: HttpRequest) -> HttpResponse:
 @dashboard_view(Resource.API_KEYS, "delete")
 def api_key_revoke(request: HttpRequest, key_id: str) -> HttpResponse:
     services.api_key_revoke(actor=request.principal, key_id=key_id)
-    return _panel(request, "settings/api_keys.html", _api_keys_context(request))
+    return render_panel(request, "settings/api_keys.html", _api_keys_context(request))
 
 
 # --- Secrets ---------------------------------------------------------------------------
@@ -89,26 +82,26 @@ def _secrets_context(request, **extra):
 @dashboard_view(Resource.SECRETS, "view", write_action="edit")
 def secrets_page(request: HttpRequest) -> HttpResponse:
     if request.method == "GET":
-        return _panel(request, "settings/secrets.html", _secrets_context(request))
+        return render_panel(request, "settings/secrets.html", _secrets_context(request))
     form = SecretForm(request.POST)
     if not form.is_valid():
-        return _panel(request, "settings/secrets.html", _secrets_context(request, form=form), status=400)
+        return render_panel(request, "settings/secrets.html", _secrets_context(request, form=form), status=400)
     try:
         secret, created = services.secret_put(
             actor=request.principal, name=form.cleaned_data["name"], value=form.cleaned_data["value"]
         )
     except FastnError as exc:
         form.add_error(None, exc.message)
-        return _panel(request, "settings/secrets.html", _secrets_context(request, form=form), status=exc.status)
+        return render_panel(request, "settings/secrets.html", _secrets_context(request, form=form), status=exc.status)
     message = f"Secret {secret.name} {'created' if created else 'updated'}."
-    return _panel(request, "settings/secrets.html", _secrets_context(request, message=message))
+    return render_panel(request, "settings/secrets.html", _secrets_context(request, message=message))
 
 
 @require_POST
 @dashboard_view(Resource.SECRETS, "delete")
 def secret_delete(request: HttpRequest, name: str) -> HttpResponse:
     services.secret_delete(actor=request.principal, name=name)
-    return _panel(request, "settings/secrets.html", _secrets_context(request, message=f"Secret {name} deleted."))
+    return render_panel(request, "settings/secrets.html", _secrets_context(request, message=f"Secret {name} deleted."))
 
 
 # --- Customers ------------------------------------------------------------------------
@@ -133,16 +126,18 @@ def customers(request: HttpRequest) -> HttpResponse:
         context = _customers_context(request)
         if request.htmx and request.htmx.target == "customer-rows":
             return render(request, "settings/customers.html#rows", context)
-        return _panel(request, "settings/customers.html", context)
+        return render_panel(request, "settings/customers.html", context)
     form = CustomerForm(request.POST)
     if not form.is_valid():
-        return _panel(request, "settings/customers.html", _customers_context(request, form=form), status=400)
+        return render_panel(request, "settings/customers.html", _customers_context(request, form=form), status=400)
     try:
         customer = services.customer_create(actor=request.principal, **form.cleaned_data)
     except FastnError as exc:
         form.add_error("external_id" if exc.status == 409 else None, exc.message)
-        return _panel(request, "settings/customers.html", _customers_context(request, form=form), status=exc.status)
-    return _panel(
+        return render_panel(
+            request, "settings/customers.html", _customers_context(request, form=form), status=exc.status
+        )
+    return render_panel(
         request, "settings/customers.html", _customers_context(request, message=f"Customer {customer.name} added.")
     )
 
@@ -151,7 +146,7 @@ def customers(request: HttpRequest) -> HttpResponse:
 @dashboard_view(Resource.CUSTOMERS, "delete")
 def customer_delete(request: HttpRequest, external_id: str) -> HttpResponse:
     services.customer_delete(actor=request.principal, external_id=external_id)
-    return _panel(request, "settings/customers.html", _customers_context(request, message="Customer deleted."))
+    return render_panel(request, "settings/customers.html", _customers_context(request, message="Customer deleted."))
 
 
 # --- Environments ------------------------------------------------------------------------
@@ -172,19 +167,21 @@ def _environments_context(request, **extra):
 @dashboard_view(Resource.ENVIRONMENTS, "view", write_action="create")
 def environments(request: HttpRequest) -> HttpResponse:
     if request.method == "GET":
-        return _panel(request, "settings/environments.html", _environments_context(request))
+        return render_panel(request, "settings/environments.html", _environments_context(request))
     form = EnvironmentForm(request.POST)
     if not form.is_valid():
-        return _panel(request, "settings/environments.html", _environments_context(request, form=form), status=400)
+        return render_panel(
+            request, "settings/environments.html", _environments_context(request, form=form), status=400
+        )
     try:
         environment = services.environment_create(actor=request.principal, **form.cleaned_data)
     except FastnError as exc:
         form.add_error("slug" if exc.status == 409 else None, exc.message)
-        return _panel(
+        return render_panel(
             request, "settings/environments.html", _environments_context(request, form=form), status=exc.status
         )
     message = f"Environment {environment.slug} created."
-    return _panel(request, "settings/environments.html", _environments_context(request, message=message))
+    return render_panel(request, "settings/environments.html", _environments_context(request, message=message))
 
 
 @require_POST
@@ -194,9 +191,9 @@ def environment_delete(request: HttpRequest, slug: str) -> HttpResponse:
         services.environment_delete(actor=request.principal, slug=slug)
     except FastnError as exc:
         context = _environments_context(request, error=exc.message)
-        return _panel(request, "settings/environments.html", context, status=exc.status)
+        return render_panel(request, "settings/environments.html", context, status=exc.status)
     context = _environments_context(request, message=f"Environment {slug} deleted.")
-    return _panel(request, "settings/environments.html", context)
+    return render_panel(request, "settings/environments.html", context)
 
 
 # --- Audit log --------------------------------------------------------------------------------
@@ -341,10 +338,10 @@ def roles(request: HttpRequest) -> HttpResponse:
     from apps.accounts.roles import role_permissions
 
     if request.method == "GET":
-        return _panel(request, "settings/roles.html", _roles_context(request))
+        return render_panel(request, "settings/roles.html", _roles_context(request))
     form = RoleCreateForm(request.POST)
     if not form.is_valid():
-        return _panel(request, "settings/roles.html", _roles_context(request, create_form=form), status=400)
+        return render_panel(request, "settings/roles.html", _roles_context(request, create_form=form), status=400)
     data = form.cleaned_data
     slug = data["slug"] or slugify(data["name"])[:64]
     base = data["copy_from"]
@@ -360,9 +357,9 @@ def roles(request: HttpRequest) -> HttpResponse:
     except FastnError as exc:
         form.add_error(None, exc.message)
         context = _roles_context(request, create_form=form)
-        return _panel(request, "settings/roles.html", context, status=exc.status)
+        return render_panel(request, "settings/roles.html", context, status=exc.status)
     context = _roles_context(request, selected=role.slug, message=f"Role {role.name} created.")
-    return _with_role_url(request, _panel(request, "settings/roles.html", context), role.slug)
+    return _with_role_url(request, render_panel(request, "settings/roles.html", context), role.slug)
 
 
 @require_POST
@@ -386,9 +383,9 @@ def role_save(request: HttpRequest, slug: str) -> HttpResponse:
         )
     except FastnError as exc:
         context = _roles_context(request, selected=slug, error=exc.message)
-        return _panel(request, "settings/roles.html", context, status=exc.status)
+        return render_panel(request, "settings/roles.html", context, status=exc.status)
     context = _roles_context(request, selected=role.slug, message=f"Role {role.name} saved.")
-    return _with_role_url(request, _panel(request, "settings/roles.html", context), role.slug)
+    return _with_role_url(request, render_panel(request, "settings/roles.html", context), role.slug)
 
 
 @require_POST
@@ -398,5 +395,5 @@ def role_delete(request: HttpRequest, slug: str) -> HttpResponse:
         services.role_delete(actor=request.principal, slug=slug)
     except FastnError as exc:
         context = _roles_context(request, selected=slug, error=exc.message)
-        return _panel(request, "settings/roles.html", context, status=exc.status)
-    return _panel(request, "settings/roles.html", _roles_context(request, message=f"Role {slug} deleted."))
+        return render_panel(request, "settings/roles.html", context, status=exc.status)
+    return render_panel(request, "settings/roles.html", _roles_context(request, message=f"Role {slug} deleted."))

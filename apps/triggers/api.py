@@ -13,7 +13,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from apps.accounts.roles import Resource
-from apps.core.api import TenantAPIView, validated
+from apps.core.api import TenantAPIView, choice_param, validated
 from apps.core.errors import InvalidInput
 from apps.core.pagination import page_body, paginate_newest_first, parse_limit
 from apps.core.serializers import (
@@ -296,11 +296,8 @@ class EventListView(TenantAPIView):
     )
     def get(self, request):
         params = request.query_params
-        kind, wanted = params.get("type", ""), params.get("status", "")
-        if kind and kind not in Event.Type.values:
-            raise InvalidInput.for_field("type", f"Must be one of {', '.join(Event.Type.values)}.")
-        if wanted and wanted not in Event.Status.values:
-            raise InvalidInput.for_field("status", f"Must be one of {', '.join(Event.Status.values)}.")
+        kind = choice_param(params, "type", Event.Type.values)
+        wanted = choice_param(params, "status", Event.Status.values)
         trigger_id = None
         if params.get("trigger"):
             trigger_id = selectors._uuid(params["trigger"])

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import json
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from apps.accounts.roles import Action, Resource
-from apps.core.dashboard import dashboard_view, org_url
+from apps.core.dashboard import dashboard_view, org_url, organization_zone, render_panel
 from apps.core.errors import FastnError
 from apps.core.navigation import section_context
 from apps.core.pagination import paginate_newest_first
@@ -39,22 +38,14 @@ EVENT_TABS = [
 EVENTS_PER_PAGE = 50
 
 
-def _zone(request: HttpRequest) -> ZoneInfo:
-    try:
-        return ZoneInfo(request.organization.timezone or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
-
-
 def _render(request: HttpRequest, template: str, context: dict, *, partial: str | None = None, status: int = 200):
-    name = f"{template}#{partial}" if partial and request.htmx else template
-    with timezone.override(_zone(request)):
-        return render(request, name, context, status=status)
+    with timezone.override(organization_zone(request)):
+        return render_panel(request, template, context, partial=partial, status=status)
 
 
 def _page(request: HttpRequest, section: str, tab: str) -> dict:
     can = {action: request.principal.can(Resource.WORKFLOWS, action) for action in Action.values}
-    return {**section_context(request, section, tab), "zone": _zone(request), "can": can}
+    return {**section_context(request, section, tab), "zone": organization_zone(request), "can": can}
 
 
 def _form(request: HttpRequest, data=None, initial=None) -> TriggerForm:

@@ -13,7 +13,7 @@ from rest_framework.response import Response
 
 from apps.accounts.permissions import require_permission
 from apps.accounts.roles import Resource
-from apps.core.api import TenantAPIView, time_param, validated
+from apps.core.api import TenantAPIView, choice_param, time_param, validated
 from apps.core.errors import InvalidInput
 from apps.core.headers import request_headers, strip_credentials
 from apps.core.pagination import page_body, parse_limit
@@ -32,6 +32,7 @@ from apps.workflows.models import Execution, Workflow
 from apps.workflows.tiers import TIERS, Tier
 
 MAX_WAIT_SECONDS = 140.0
+TIER_MESSAGE = "Must be instant, standard or long."
 TEST_TIMEOUT_CAP_MS = TIERS[Tier.INSTANT].max_timeout_ms
 
 
@@ -237,9 +238,7 @@ class WorkflowListView(TenantAPIView):
         from apps.core.pagination import paginate_newest_first
 
         params = request.query_params
-        tier = params.get("tier", "")
-        if tier and tier not in Tier.values:
-            raise InvalidInput.for_field("tier", "Must be instant, standard or long.")
+        tier = choice_param(params, "tier", Tier.values, message=TIER_MESSAGE)
         from apps.accounts.access import principal_filter_queryset
 
         queryset = principal_filter_queryset(
@@ -506,12 +505,8 @@ class ExecutionListView(TenantAPIView):
     )
     def get(self, request):
         params = request.query_params
-        status_filter = params.get("status", "")
-        if status_filter and status_filter not in Execution.Status.values:
-            raise InvalidInput.for_field("status", f"Must be one of {', '.join(Execution.Status.values)}.")
-        tier = params.get("tier", "")
-        if tier and tier not in Tier.values:
-            raise InvalidInput.for_field("tier", "Must be instant, standard or long.")
+        status_filter = choice_param(params, "status", Execution.Status.values)
+        tier = choice_param(params, "tier", Tier.values, message=TIER_MESSAGE)
         page = selectors.execution_page(
             cursor=params.get("cursor"),
             limit=parse_limit(params.get("limit")),

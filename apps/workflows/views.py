@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 from django.contrib import messages
@@ -26,7 +25,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from apps.accounts.access import principal_filter_queryset
 from apps.accounts.permissions import require_permission
 from apps.accounts.roles import Action, Resource
-from apps.core.dashboard import dashboard_view, org_url
+from apps.core.dashboard import dashboard_view, org_url, organization_zone, render_panel
 from apps.core.errors import FastnError, InvalidInput
 from apps.core.headers import strip_credentials
 from apps.core.navigation import section_context
@@ -87,15 +86,14 @@ export default async function (ctx) {{
 
 def _render(request: HttpRequest, template: str, context: dict, *, partial: str | None = None, status: int = 200):
     """The whole page, or the fragment `partial` when htmx asks for it."""
-    name = f"{template}#{partial}" if partial and request.htmx else template
     # Times show in the organization's time zone (custom ranges are read in it too).
-    with timezone.override(_org_zone(request)):
-        return render(request, name, context, status=status)
+    with timezone.override(organization_zone(request)):
+        return render_panel(request, template, context, partial=partial, status=status)
 
 
 def _fragment(request: HttpRequest, template: str, partial: str, context: dict, *, status: int = 200):
     """Only the fragment `partial` (endpoints that exist for htmx)."""
-    with timezone.override(_org_zone(request)):
+    with timezone.override(organization_zone(request)):
         return render(request, f"{template}#{partial}", context, status=status)
 
 
@@ -126,16 +124,9 @@ def _trigger(response: HttpResponse, **events) -> HttpResponse:
     return response
 
 
-def _org_zone(request: HttpRequest):
-    try:
-        return ZoneInfo(request.organization.timezone or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
-
-
 def _page(request: HttpRequest, section: str, tab: str) -> dict:
     """What every page here needs: the section's tabs, the organization's time zone, the member's rights."""
-    return {**section_context(request, section, tab), "zone": _org_zone(request), "can": _can(request)}
+    return {**section_context(request, section, tab), "zone": organization_zone(request), "can": _can(request)}
 
 
 def _public_url() -> str:
@@ -624,7 +615,7 @@ def _execution_filters(request: HttpRequest) -> tuple[dict, dict, list[str]]:
     if span is not None:
         query["since"] = timezone.now() - span
     elif asked["range"] == "custom":
-        zone = _org_zone(request)
+        zone = organization_zone(request)
         for name in ("since", "until"):
             if not asked[name]:
                 continue

@@ -446,7 +446,7 @@ class WorkflowRunView(TenantAPIView):
         else:
             body, code = self._wait_instant(execution, replay=started.replayed is not None, enqueued=started.enqueued)
         if idempotency_key and started.replayed is None:
-            services.idempotency_remember(record=None, execution=execution, status_code=code, body=body)
+            services.idempotency_remember(execution=execution, status_code=code, body=body)
         return Response(body, status=code)
 
     def _wait_instant(self, execution: Execution, *, replay: bool, enqueued: bool) -> tuple[dict, int]:

@@ -35,7 +35,7 @@ from apps.settings.models import Customer
 from apps.workflows.host import ExecutionHost, RunContext
 from apps.workflows.models import Execution, ExecutionAttempt, WorkflowVersion
 from apps.workflows.runtime import Redactor, RunLimits, RunResult, run_workflow
-from apps.workflows.tiers import RETRY_DEFAULTS, TIERS, retry_delay_ms, should_retry
+from apps.workflows.tiers import RETRY_DEFAULTS, retry_delay_ms, should_retry
 
 logger = logging.getLogger(__name__)
 
@@ -473,10 +473,6 @@ def _recover_lost(execution: Execution, *, now, stale) -> int:
     if changed:
         _announce(execution.id, {"execution_id": str(execution.id), "status": "failed", "output": None, "error": error})
     return changed
-
-
-def tier_queue(tier: str) -> str:
-    return TIERS[tier].queue
 
 
 # --- draft test runs -------------------------------------------------------------------------

@@ -25,13 +25,12 @@ from apps.billing.services import quota_consume
 from apps.core.errors import InvalidInput
 from apps.core.jsonsafe import jsonb_safe
 from apps.core.tenancy import current_organization
-from apps.settings.models import Customer, Environment
+from apps.settings.models import Customer
 from apps.settings.selectors import environment_get
-from apps.settings.services import audit_record
+from apps.settings.services import audit_record, environment_check_allowed
 from apps.workflows import selectors
 from apps.workflows.exceptions import (
     DraftChanged,
-    ExecutionUnavailable,
     IdempotencyConflict,
     InvalidWorkflowInput,
     NotDeployed,
@@ -288,8 +287,8 @@ def workflow_publish(*, actor: Principal, workflow: Workflow, note: str = "") ->
 
 def workflow_deploy(*, actor: Principal, workflow: Workflow, version_number: int, environment_slug: str) -> Deployment:
     """Put a version in an environment. Deploying an earlier version is a rollback."""
-    environment = environment_get(slug=environment_slug)
-    _check_environment_allowed(actor, environment, "deploy")
+    # One read: the environment (404 when unknown), with the Test-key rule applied.
+    environment = environment_check_allowed(principal=actor, environment_slug=environment_slug, action="deploy")
     version = WorkflowVersion.objects.filter(workflow=workflow, number=version_number).first()
     if version is None:
         raise VersionNotFound(f"Workflow {workflow.slug!r} has no version {version_number}.")
@@ -316,20 +315,6 @@ def _environment_restricted(actor: Principal) -> bool:
     """Only Test API keys are kept out of environments (production); checking
     anyone else would cost a query on every run for nothing."""
     return actor.api_key is not None and getattr(actor.api_key, "kind", "") == "test"
-
-
-def _check_environment_allowed(actor: Principal, environment: Environment, action: str) -> None:
-    _check_environment_allowed_slug(actor, environment.slug, action)
-
-
-def _check_environment_allowed_slug(actor: Principal, environment_slug: str, action: str) -> None:
-    """Environment rules (e.g. Test keys stay out of production), when the
-    settings app provides them."""
-    from apps.settings import services as settings_services
-
-    check = getattr(settings_services, "environment_check_allowed", None)
-    if check is not None:
-        check(principal=actor, environment_slug=environment_slug, action=action)
 
 
 # --- Executions -----------------------------------------------------------------------
@@ -386,7 +371,7 @@ def execution_start(*, actor: Principal | None, request: RunRequest) -> StartedE
     if not workflow.enabled:
         raise WorkflowDisabled(f"Workflow {workflow.slug!r} is disabled: enable it to run it.")
     if actor is not None and _environment_restricted(actor):
-        _check_environment_allowed_slug(actor, request.environment_slug, "run")
+        environment_check_allowed(principal=actor, environment_slug=request.environment_slug, action="run")
     version = request.version or selectors.deployed_version(
         workflow_id=workflow.id, environment_slug=request.environment_slug
     )
@@ -485,7 +470,7 @@ def _idempotency_lookup(workflow: Workflow, request: RunRequest) -> StartedExecu
     return StartedExecution(record.execution, replayed=record)
 
 
-def idempotency_remember(*, record: IdempotencyRecord | None, execution: Execution, status_code: int, body: dict):
+def idempotency_remember(*, execution: Execution, status_code: int, body: dict):
     """Store the first response for a key, so a replay returns exactly it."""
     IdempotencyRecord.objects.filter(execution=execution, status_code__isnull=True).update(
         status_code=status_code, response=jsonb_safe(body)
@@ -527,10 +512,6 @@ def execution_fail_unqueued(*, execution: Execution, message: str) -> Execution:
     )
     execution.refresh_from_db()
     return execution
-
-
-def raise_unavailable() -> None:
-    raise ExecutionUnavailable()
 
 
 # --- Editor operations (used by the dashboard's workflow page) ---------------------

@@ -15,3 +15,10 @@ def count_customers() -> int:
     from apps.settings.models import Customer
 
     return Customer.objects.count()
+
+
+@shared_task(name="tests.backend_pid")
+def backend_pid() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return cursor.fetchone()[0]

@@ -69,3 +69,12 @@ def test_a_message_for_one_queue_lands_in_that_queue_only(queue, settings):
     finally:
         for key in get_redis().scan_iter(f"{prefix}:*"):
             get_redis().delete(key)
+
+
+def test_workers_reuse_their_database_connection_across_tasks(celery_workers):
+    """Celery's Django fixup would close it around every task (~10 ms each to reopen)."""
+    from tests.support_tasks import backend_pid
+
+    pids = [backend_pid.apply_async(queue="long").get(timeout=20) for _ in range(8)]
+    # The long worker has two processes: at most two connections serve eight tasks.
+    assert len(set(pids)) <= 2, pids

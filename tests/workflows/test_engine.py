@@ -345,3 +345,12 @@ def test_idempotency_key_on_an_instant_run_returns_the_same_result(celery_worker
     first = wf.run({}, HTTP_IDEMPOTENCY_KEY="same").json()
     second = wf.run({}, HTTP_IDEMPOTENCY_KEY="same").json()
     assert first == second
+
+
+def test_a_task_for_an_organization_that_is_gone_is_dropped(django_db_blocker, django_db_setup):
+    """Queued before its organization was deleted: the task runs in public and must not touch tenant tables."""
+    from apps.workflows.tasks import run_execution
+
+    with django_db_blocker.unblock():
+        connection.set_schema_to_public()
+        assert run_execution.run("00000000-0000-0000-0000-000000000000") is None

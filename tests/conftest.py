@@ -443,7 +443,9 @@ def celery_workers(django_db_setup, django_db_blocker):
         )
     from fastn.celery import app
 
-    deadline = time.monotonic() + 30
+    # A busy machine (parallel runs on two cores) can take a while to fork them.
+    startup = float(os.environ.get("FASTN_TEST_WORKER_START_SECONDS", "90"))
+    deadline = time.monotonic() + startup
     while time.monotonic() < deadline:
         replies = app.control.inspect(timeout=0.5).active_queues() or {}
         served = {q["name"] for queues in replies.values() for q in queues}
@@ -453,7 +455,7 @@ def celery_workers(django_db_setup, django_db_blocker):
     else:
         for proc in procs:
             proc.kill()
-        raise RuntimeError("Celery workers did not come up within 30 s")
+        raise RuntimeError(f"Celery workers did not come up within {startup:.0f} s")
     yield procs
     for proc in procs:
         proc.terminate()

@@ -6,24 +6,26 @@
  * (`style.setProperty`), so a token can never add a CSS rule of its own.
  */
 export const DEFAULT_TOKENS: Readonly<Record<string, string>> = Object.freeze({
+  // The same names and defaults as the server's catalogue (apps/widgets/style.py).
   "color-primary": "#4f46e5",
-  "color-on-primary": "#ffffff",
+  "color-primary-text": "#ffffff",
   "color-background": "#ffffff",
   "color-surface": "#f8fafc",
   "color-text": "#0f172a",
-  "color-muted": "#64748b",
+  "color-text-muted": "#64748b",
   "color-border": "#e2e8f0",
-  "color-success": "#15803d",
-  "color-warning": "#b45309",
-  "color-danger": "#b91c1c",
-  "font-family": "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif",
+  "color-success": "#16a34a",
+  "color-warning": "#d97706",
+  "color-danger": "#dc2626",
+  "font-family": "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif",
   "font-size": "14px",
-  "font-size-heading": "18px",
-  "font-weight-heading": "600",
-  radius: "10px",
-  "radius-control": "6px",
-  shadow: "0 1px 2px rgba(15, 23, 42, 0.06), 0 1px 3px rgba(15, 23, 42, 0.10)",
-  "shadow-raised": "0 10px 25px rgba(15, 23, 42, 0.12)",
+  "font-size-title": "20px",
+  "font-weight-title": "600",
+  "line-height": "1.5",
+  radius: "8px",
+  "radius-card": "12px",
+  "radius-button": "6px",
+  "shadow-card": "0 1px 3px rgba(15, 23, 42, 0.08)",
   spacing: "16px",
 });
 

@@ -9,6 +9,7 @@ import type {
   OAuthResult,
   Page,
   Template,
+  UpdateConnectionInput,
 } from "./types.js";
 
 export interface FastnClientOptions {
@@ -95,6 +96,16 @@ export class FastnClient {
   /** Connect with an API key, a bearer token or a username and password. */
   createConnection(input: CreateConnectionInput): Promise<Connection> {
     return this.request<Connection>("POST", "/connections", input);
+  }
+
+  /** One of this customer's connections. */
+  getConnection(id: string): Promise<Connection> {
+    return this.request<Connection>("GET", `/connections/${encodeURIComponent(id)}`);
+  }
+
+  /** Reconnect with new credentials (checked like new ones) or change its settings; not for OAuth apps. */
+  updateConnection(id: string, input: UpdateConnectionInput): Promise<Connection> {
+    return this.request<Connection>("PATCH", `/connections/${encodeURIComponent(id)}`, input);
   }
 
   /** Disconnect: the credentials are wiped (and revoked at the provider when it can). */

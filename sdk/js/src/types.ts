@@ -20,8 +20,12 @@ export interface Connection {
   id: string;
   connector: string;
   status: ConnectionStatus;
+  auth_type?: AuthType;
+  config?: Record<string, unknown>;
+  scopes?: string[];
   last_error?: string | null;
-  last_checked_at?: string | null;
+  last_error_at?: string | null;
+  last_verified_at?: string | null;
   created_at?: string;
   updated_at?: string;
   [key: string]: unknown;
@@ -51,19 +55,31 @@ export interface JsonSchema {
   [key: string]: unknown;
 }
 
+/** One field the customer fills in to connect (`credential_fields`, `config_fields`). */
+export interface ConnectField {
+  name: string;
+  label?: string;
+  description?: string;
+  required: boolean;
+  /** A secret: shown as a password field, never sent back. */
+  secret?: boolean;
+}
+
 /** An integration the organization offers in the widget, with this customer's state. */
 export interface Integration {
   connector: string;
   name: string;
-  label?: string | null;
+  /** The organization's label for it (the connector's name when none was set). */
+  label: string;
+  description?: string;
+  icon?: string | null;
   auth_type: AuthType;
+  /** Connects through the OAuth popup (`connectOAuth`) rather than a form. */
+  oauth: boolean;
+  credential_fields: ConnectField[];
+  config_fields: ConnectField[];
   connected: boolean;
   connection?: Connection | null;
-  /** Extra fields the customer must give besides the secret (e.g. a shop name). */
-  credentials_schema?: JsonSchema | null;
-  connection_config?: JsonSchema | null;
-  description?: string;
-  icon?: string;
   [key: string]: unknown;
 }
 
@@ -96,8 +112,15 @@ export interface Activation {
   [key: string]: unknown;
 }
 
+export interface EmbedSession {
+  expires_at: string;
+  integrations: string[] | null;
+  allowed_origin: string | null;
+}
+
 export interface EmbedConfig {
-  customer: Customer | string;
+  customer: Customer;
+  session?: EmbedSession;
   title: string;
   subtitle: string;
   style: StyleTokens;
@@ -140,6 +163,11 @@ export type Credentials =
   | { username: string; password: string; [key: string]: unknown }
   | { access_token: string; refresh_token?: string; expires_at?: string | number; [key: string]: unknown }
   | Record<string, unknown>;
+
+export interface UpdateConnectionInput {
+  credentials?: Credentials;
+  config?: Record<string, unknown>;
+}
 
 export interface CreateConnectionInput {
   connector: string;

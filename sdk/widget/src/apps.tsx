@@ -2,7 +2,7 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { FastnOAuthError } from "../../js/src/errors";
 import { validateAgainstSchema } from "../../js/src/schema";
-import type { Integration, JsonSchema } from "../../js/src/types";
+import type { ConnectField, Integration, JsonSchema } from "../../js/src/types";
 import { fieldErrorsOf, type HubContext, integrationName, Logo } from "./app";
 import { type Errors, focusFirstInvalid, SchemaFields, type Values } from "./schema-form";
 
@@ -32,28 +32,21 @@ const STATUS: Record<string, { text: string; tone: string }> = {
   revoked: { text: "Not connected", tone: "muted" },
 };
 
-/** The fields a connector's auth type asks the customer for (the secret part). */
-export function credentialSchema(integration: Integration): JsonSchema {
-  const extra = (integration.credentials_schema ?? undefined) as JsonSchema | undefined;
-  switch (integration.auth_type) {
-    case "api_key":
-      return { type: "object", required: ["api_key"], properties: { api_key: { type: "string", title: "API key", minLength: 1, format: "password" } } };
-    case "bearer":
-      return { type: "object", required: ["token"], properties: { token: { type: "string", title: "Access token", minLength: 1, format: "password" } } };
-    case "basic":
-      return (
-        extra ?? {
-          type: "object",
-          required: ["username", "password"],
-          properties: {
-            username: { type: "string", title: "Username", minLength: 1 },
-            password: { type: "string", title: "Password", minLength: 1, format: "password" },
-          },
-        }
-      );
-    default:
-      return extra ?? { type: "object", properties: {} };
+/** A form schema from the fields the API lists (`credential_fields` / `config_fields`). */
+export function fieldsSchema(fields: ConnectField[] | undefined): JsonSchema {
+  const properties: Record<string, JsonSchema> = {};
+  const required: string[] = [];
+  for (const field of fields ?? []) {
+    properties[field.name] = {
+      type: "string",
+      title: field.label || field.name,
+      description: field.description || undefined,
+      format: field.secret ? "password" : undefined,
+      minLength: field.required ? 1 : undefined,
+    };
+    if (field.required) required.push(field.name);
   }
+  return { type: "object", properties, required };
 }
 
 function IntegrationCard({ ctx, integration, onChanged }: { ctx: HubContext; integration: Integration; onChanged: () => Promise<void> }) {
@@ -67,8 +60,8 @@ function IntegrationCard({ ctx, integration, onChanged }: { ctx: HubContext; int
   const [confirming, setConfirming] = useState(false);
   const cardId = `${ctx.uid}-app-${integration.connector}`;
   const openerRef = useRef<HTMLButtonElement>(null);
-  const isOAuth = integration.auth_type === "oauth2";
-  const needsForm = !isOAuth && integration.auth_type !== "none";
+  const isOAuth = integration.oauth === true;
+  const needsForm = !isOAuth && (integration.credential_fields?.length > 0 || integration.config_fields?.length > 0);
   const lastError = (connection?.last_error as string | undefined) || "";
 
   const connectOAuth = async () => {
@@ -154,7 +147,7 @@ function IntegrationCard({ ctx, integration, onChanged }: { ctx: HubContext; int
         <CredentialForm
           ctx={ctx}
           integration={integration}
-          replacing={integration.connected}
+          replacing={!!connection && status !== "revoked"}
           onDone={async () => {
             setOpen(false);
             ctx.announce(`${name} is connected.`);
@@ -231,10 +224,10 @@ interface CredentialFormProps {
 }
 
 function CredentialForm({ ctx, integration, replacing, onDone, onCancel }: CredentialFormProps) {
-  const secretSchema = credentialSchema(integration);
-  const configSchema = (integration.connection_config ?? undefined) as JsonSchema | undefined;
+  const secretSchema = fieldsSchema(integration.credential_fields);
+  const configSchema = integration.config_fields?.length ? fieldsSchema(integration.config_fields) : undefined;
   const [secrets, setSecrets] = useState<Values>({});
-  const [config, setConfig] = useState<Values>({});
+  const [config, setConfig] = useState<Values>(() => ({ ...((integration.connection?.config as Values | undefined) ?? {}) }));
   const [errors, setErrors] = useState<Errors>({});
   const [problem, setProblem] = useState("");
   const [busy, setBusy] = useState(false);
@@ -259,9 +252,13 @@ function CredentialForm({ ctx, integration, replacing, onDone, onCancel }: Crede
     }
     setBusy(true);
     try {
-      if (replacing && integration.connection) await ctx.client.deleteConnection(integration.connection.id);
-      const input = { connector: integration.connector, credentials: secrets, ...(configSchema ? { config } : {}) };
-      await ctx.client.createConnection(input);
+      const extra = configSchema ? { config } : {};
+      if (replacing && integration.connection) {
+        // New credentials are checked with the provider like new ones; the old ones stay until they pass.
+        await ctx.client.updateConnection(integration.connection.id, { credentials: secrets, ...extra });
+      } else {
+        await ctx.client.createConnection({ connector: integration.connector, credentials: secrets, ...extra });
+      }
       onDone();
     } catch (err) {
       const byField = fieldErrorsOf(err, ["credentials."]);

@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+WORKERS_START_SECONDS = 120
 
 
 @dataclass
@@ -443,9 +444,10 @@ def celery_workers(django_db_setup, django_db_blocker):
         )
     from fastn.celery import app
 
-    # A busy machine (parallel runs on two cores) can take a while to fork them.
-    startup = float(os.environ.get("FASTN_TEST_WORKER_START_SECONDS", "90"))
-    deadline = time.monotonic() + startup
+    # Importing Django and the apps takes a worker ~2 s of CPU; on a busy
+    # machine (CI, or several test runs sharing two cores) three of them
+    # starting at once need far more than that in wall time.
+    deadline = time.monotonic() + WORKERS_START_SECONDS
     while time.monotonic() < deadline:
         replies = app.control.inspect(timeout=0.5).active_queues() or {}
         served = {q["name"] for queues in replies.values() for q in queues}
@@ -455,7 +457,7 @@ def celery_workers(django_db_setup, django_db_blocker):
     else:
         for proc in procs:
             proc.kill()
-        raise RuntimeError(f"Celery workers did not come up within {startup:.0f} s")
+        raise RuntimeError(f"Celery workers did not come up within {WORKERS_START_SECONDS} s")
     yield procs
     for proc in procs:
         proc.terminate()

@@ -10,6 +10,8 @@ HTMX := static/vendor/htmx.min.js
 WIDGET := static/embed/fastn.js
 SDK_PACKAGES := js widget react
 PYTEST_WORKERS ?= 2
+# prometheus-client's multi-process folder: emptied at each start (apps/core/metrics.py).
+METRICS_DIR ?= $(CURDIR)/.run/metrics
 
 .PHONY: run test services venv install install-test static sdk sdk-test migrate demo lint format check-migrations browser clean bench
 
@@ -17,7 +19,8 @@ run: install static services  ## Install, migrate, create the demo org, start we
 	$(PY) manage.py ensure_database
 	$(PY) manage.py migrate --noinput -v 0
 	$(PY) manage.py ensure_demo
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/honcho start -f Procfile
+	rm -rf $(METRICS_DIR) && mkdir -p $(METRICS_DIR)
+	PROMETHEUS_MULTIPROC_DIR=$(METRICS_DIR) PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/honcho start -f Procfile
 
 test: install-test static sdk services browser  ## Run the whole test suite
 	DJANGO_SETTINGS_MODULE=fastn.settings.test $(PY) manage.py makemigrations --check --dry-run

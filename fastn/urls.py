@@ -8,6 +8,7 @@ from rest_framework.permissions import AllowAny
 from apps.accounts.views import invitation_page
 from apps.connectors import urls as connectors_urls
 from apps.core.api import HealthView, unknown_api_route
+from apps.core.views import metrics_view
 from apps.home import views as home_views
 from apps.triggers import hooks as trigger_hooks
 
@@ -25,6 +26,7 @@ api_v1 = [
     path("", include("apps.connectors.urls_api")),
     path("", include("apps.triggers.urls_api")),
     path("", include("apps.widgets.urls_api")),
+    path("", include("apps.activity.urls_api")),
 ]
 
 # The dashboard of one organization: /o/<org-slug>/…
@@ -46,6 +48,8 @@ urlpatterns = [
     path("hooks/app/<str:token>/<slug:connector>", trigger_hooks.app_hook, name="app_hook"),
     path("hooks/<str:token>", trigger_hooks.trigger_hook, name="trigger_hook"),
     re_path(r"^hooks/", trigger_hooks.unknown_hook),
+    # Prometheus: FASTN_METRICS_TOKEN (Bearer) or the networks of FASTN_METRICS_ALLOWED_NETWORKS.
+    path("metrics", metrics_view, name="metrics"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("oidc/", include("mozilla_django_oidc.urls")),

@@ -70,6 +70,7 @@ from apps.billing.quotas import (
     minute_window,
     window_for,
 )
+from apps.core import metrics
 from apps.core.errors import InvalidInput
 from apps.core.tenancy import organization_context
 
@@ -262,7 +263,9 @@ def _count(organization, meter: str, customer, amount: int, now: float, *, fail_
         for (dimension, scope, ext, limit, mode, window), used in zip(planned, result.values, strict=True)
     )
     if not result.admitted:
-        raise _exceeded(usages, amount, now)
+        exceeded = _exceeded(usages, amount, now)
+        metrics.quota_rejected(dimension=str(exceeded.details.get("dimension", "")))
+        raise exceeded
     decision = QuotaDecision(meter=meter, amount=amount, usages=usages, checked_at=now)
     crossed = [
         u for u in usages if u.limit is not None and u.enforcement != HARD_BLOCK and u.used - amount <= u.limit < u.used

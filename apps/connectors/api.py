@@ -26,7 +26,8 @@ from apps.connectors.models import CallTrace, Connection, Connector
 from apps.connectors.parsers import OPENAPI_PARSERS
 from apps.connectors.services.calls import CONSOLE_SECONDS
 from apps.connectors.services.oauth_apps import default_callback_url
-from apps.core.api import TenantAPIView, choice_param, time_param, validated
+from apps.connectors.trace_query import trace_filters_from
+from apps.core.api import TenantAPIView, choice_param, validated
 from apps.core.errors import InvalidInput, NotFound, PermissionDenied
 from apps.core.pagination import page_body, paginate_newest_first, parse_limit
 from apps.core.serializers import (
@@ -825,10 +826,23 @@ class TraceOut(serializers.Serializer):
     execution_id = serializers.UUIDField(allow_null=True)
     connection_id = serializers.UUIDField(allow_null=True)
     customer = serializers.SerializerMethodField()
+    workflow = serializers.CharField(source="workflow_slug")
     created_at = serializers.DateTimeField()
 
     def get_customer(self, trace) -> str | None:
         return trace.customer.external_id if trace.customer_id and trace.customer else None
+
+
+class TraceDetailOut(TraceOut):
+    workflow = serializers.CharField(source="workflow_slug")
+    request = serializers.SerializerMethodField()
+    response = serializers.SerializerMethodField()
+
+    def get_request(self, trace) -> dict | None:
+        return (trace.detail or {}).get("request")
+
+    def get_response(self, trace) -> dict | None:
+        return (trace.detail or {}).get("response")
 
 
 class TraceListView(TenantAPIView):
@@ -841,9 +855,14 @@ class TraceListView(TenantAPIView):
         summary="Connector call traces, newest first",
         parameters=[
             OpenApiParameter("connector", str),
+            OpenApiParameter("action", str),
+            OpenApiParameter("workflow", str),
             OpenApiParameter("execution_id", str),
             OpenApiParameter("customer", str, description="A customer's external_id"),
             OpenApiParameter("ok", bool),
+            OpenApiParameter("status", str, description="An HTTP status (404) or a class (4xx)"),
+            OpenApiParameter("min_ms", int),
+            OpenApiParameter("max_ms", int),
             OpenApiParameter("since", str),
             OpenApiParameter("until", str),
             OpenApiParameter("cursor", str),
@@ -853,27 +872,30 @@ class TraceListView(TenantAPIView):
     )
     def get(self, request):
         params = request.query_params
-        execution_id = None
-        if params.get("execution_id"):
-            execution_id = selectors.parse_uuid(params["execution_id"])
-            if execution_id is None:
-                raise InvalidInput.for_field("execution_id", "Must be a UUID.")
-        customer = None
-        if self.principal.role == SystemRole.END_USER:
-            # End-user keys act for one customer at a time: only that customer's calls.
-            customer = self.customer(request)
-        elif params.get("customer"):
-            from apps.settings.selectors import customer_get
-
-            customer = customer_get(external_id=params["customer"])
+        customer = self._customer_filter(request)
+        filters = trace_filters_from(params, customer=customer)
         page = selectors.call_trace_page(
-            cursor=params.get("cursor"),
-            limit=parse_limit(params.get("limit")),
-            connector=params.get("connector", ""),
-            execution_id=execution_id,
-            customer=customer,
-            ok=_bool_param("ok", params.get("ok")),
-            since=time_param("since", params.get("since")),
-            until=time_param("until", params.get("until")),
+            cursor=params.get("cursor"), limit=parse_limit(params.get("limit")), filters=filters
         )
         return Response(page_body(page, TraceOut(page.items, many=True).data))
+
+    def _customer_filter(self, request):
+        if self.principal.role == SystemRole.END_USER:
+            # End-user keys act for one customer at a time: only that customer's calls.
+            return self.customer(request)
+        if request.query_params.get("customer"):
+            from apps.settings.selectors import customer_get
+
+            return customer_get(external_id=request.query_params["customer"])
+        return None
+
+
+class TraceDetailView(TraceListView):
+    @extend_schema(
+        summary="One connector call trace with its request and response (headers and bodies, redacted)",
+        responses=TraceDetailOut,
+    )
+    def get(self, request, trace_id: str):
+        customer = self.customer(request) if self.principal.role == SystemRole.END_USER else None
+        trace = selectors.call_trace_get(trace_id=trace_id, customer=customer)
+        return Response(TraceDetailOut(trace).data)

@@ -213,6 +213,10 @@ class IllegalTransition(Conflict):
     code = "illegal_status_transition"
 
 
+class TraceNotFound(NotFound):
+    code, default_message = "trace_not_found", "There is no such trace."
+
+
 class OAuthAppNotFound(NotFound):
     code = "oauth_app_not_found"
 

@@ -26,6 +26,7 @@ within the deadline first (``Retry-After`` honoured).
 from __future__ import annotations
 
 import base64
+import json
 import re
 import time
 from collections.abc import Iterable, Mapping
@@ -82,6 +83,24 @@ DEFAULT_MAX_PAGES: Final = 10
 MAX_PAGES_LIMIT: Final = 100
 DEFAULT_RETRIES: Final = 2
 _ERROR_BODY_TEXT_LIMIT: Final = 4096
+# Bodies kept in a trace's detail (the Traces page), per side; longer ones are cut.
+TRACE_BODY_BYTES: Final = 8192
+# Header values never shown, whatever they hold (credentials the redactor may not know).
+SENSITIVE_HEADERS: Final = frozenset(
+    {
+        "authorization",
+        "proxy-authorization",
+        "cookie",
+        "set-cookie",
+        "x-api-key",
+        "api-key",
+        "apikey",
+        "x-auth-token",
+        "x-access-token",
+        "x-csrf-token",
+        "x-amz-security-token",
+    }
+)
 _HOST_VALUE_RE: Final = re.compile(
     r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$"
 )
@@ -113,6 +132,9 @@ class CallTrace:
     error: str | None
     error_code: str | None
     started_at: str  # ISO 8601, UTC
+    # The first request and the last response, redacted and bounded (see
+    # `exchange_detail`): {"request": {"headers", "body"}, "response": {...} | None}.
+    detail: dict[str, Any] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -550,6 +572,8 @@ class _Tally:
     started_at: str
     first_url: str = ""
     status: int | None = None
+    request: dict[str, Any] | None = None
+    response: dict[str, Any] | None = None
     request_bytes: int = 0
     response_bytes: int = 0
     pages: int = 0
@@ -575,8 +599,12 @@ class _Call:
     max_response_bytes: int
     tally: _Tally
     redactor: http.Redactor = field(default_factory=http.Redactor)
+    body_bytes: int = TRACE_BODY_BYTES
 
     def trace(self, error: ConnectorError | None = None) -> CallTrace:
+        detail = None
+        if self.tally.request is not None:
+            detail = {"request": self.tally.request, "response": self.tally.response}
         return CallTrace(
             connector=self.definition["slug"],
             action=self.action_name,
@@ -591,6 +619,7 @@ class _Call:
             error=self.redactor.redact(error.message) if error else None,
             error_code=error.code if error else None,
             started_at=self.tally.started_at,
+            detail=detail,
         )
 
     def send(
@@ -606,6 +635,10 @@ class _Call:
         pairs = prepared.query if query is None else query
         if not self.tally.first_url:
             self.tally.first_url = replace(prepared, url=target, query=pairs).shown_url()
+            self.tally.request = {
+                "headers": _shown_headers(prepared.headers, self.redactor),
+                "body": _shown_body(prepared.body if prepared.has_body else None, self.redactor, self.body_bytes),
+            }
         try:
             response = http.request(
                 prepared.method,
@@ -631,6 +664,10 @@ class _Call:
             error.trace = self.trace(error)
             raise error from None
         self.tally.add(response)
+        self.tally.response = {
+            "headers": _shown_headers(response.headers, self.redactor),
+            "body": _shown_response_body(response, self.redactor, self.body_bytes),
+        }
         self._raise_for_error(response)
         return response
 
@@ -701,6 +738,44 @@ def _redact_value(value: Any, redactor: http.Redactor) -> Any:
     if isinstance(value, list):
         return [_redact_value(item, redactor) for item in value]
     return value
+
+
+def _shown_headers(headers: Mapping[str, str] | Any, redactor: http.Redactor) -> dict[str, str]:
+    """Headers as a trace may show them: credentials hidden by name and by value."""
+    shown: dict[str, str] = {}
+    for name, value in headers.items():
+        lower = str(name).lower()
+        shown[lower] = http.REDACTED if lower in SENSITIVE_HEADERS else redactor.redact(str(value))[:2000]
+    return shown
+
+
+def _cut(text: str, limit: int) -> dict[str, Any]:
+    if len(text) > limit:
+        return {"text": text[:limit], "truncated": True}
+    return {"text": text, "truncated": False}
+
+
+def _shown_body(value: Any, redactor: http.Redactor, limit: int) -> dict[str, Any] | None:
+    """A request body for the trace: redacted, at most `limit` characters."""
+    if value is None or limit <= 0:
+        return None
+    if isinstance(value, (bytes, str)):
+        text = value.decode("utf-8", errors="replace") if isinstance(value, bytes) else value
+        return _cut(redactor.redact(text[: limit * 2]), limit)
+    try:
+        text = json.dumps(_redact_value(value, redactor), ensure_ascii=False, default=str)
+    except (TypeError, ValueError):
+        return None
+    return _cut(text, limit)
+
+
+def _shown_response_body(response: http.OutboundResponse, redactor: http.Redactor, limit: int) -> dict[str, Any] | None:
+    if not response.body or limit <= 0:
+        return None
+    if response.is_json and len(response.body) <= limit:
+        return _shown_body(response.json, redactor, limit)
+    # Large or not JSON: the first bytes as text (never a second full parse).
+    return _cut(redactor.redact(response.body[: limit * 2].decode("utf-8", errors="replace")), limit)
 
 
 def _redacted_body(response: http.OutboundResponse, redactor: http.Redactor) -> Any:
@@ -911,6 +986,7 @@ def execute_action(
     timeouts: http.Timeouts = http.DEFAULT_TIMEOUTS,
     max_response_bytes: int = http.DEFAULT_MAX_RESPONSE_BYTES,
     extra_secrets: Iterable[str] = (),
+    trace_body_bytes: int = TRACE_BODY_BYTES,
 ) -> ActionResult:
     """Run one action and return its output with a trace.
 
@@ -935,6 +1011,7 @@ def execute_action(
         max_response_bytes=max_response_bytes,
         tally=_Tally(started=started, started_at=started_at),
         redactor=redactor,
+        body_bytes=trace_body_bytes,
     )
     try:
         control = _split_params(params)[1]

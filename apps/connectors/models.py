@@ -244,19 +244,72 @@ class CallTrace(models.Model):
     customer = models.ForeignKey(
         "settings.Customer", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_index=False
     )
+    # The workflow whose run made the call ("" for console calls, checks, polls).
+    # db_default: code deployed before this column keeps inserting rows.
+    workflow_slug = models.CharField(max_length=100, blank=True, default="", db_default="")
+    # The first request's and the last response's headers and bodies, redacted
+    # and bounded (FASTN_CALL_TRACE_BODY_BYTES); stored out of line by TOAST
+    # when large, so list scans never read it.
+    detail = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        # One index per filter of Activity → Traces, each ending in the
+        # keyset order (created_at, id), so a filtered page is an index range.
         indexes = [
             models.Index(fields=["-created_at", "-id"], name="trace_newest"),
             models.Index(fields=["connector_slug", "-created_at", "-id"], name="trace_connector"),
+            models.Index(fields=["connector_slug", "action", "-created_at", "-id"], name="trace_action"),
             models.Index(
                 fields=["execution_id", "-created_at", "-id"],
                 name="trace_execution",
                 condition=Q(execution_id__isnull=False),
             ),
             models.Index(fields=["customer", "-created_at"], name="trace_customer"),
+            models.Index(
+                fields=["workflow_slug", "-created_at", "-id"], name="trace_workflow", condition=~Q(workflow_slug="")
+            ),
+            models.Index(fields=["status", "-created_at", "-id"], name="trace_status"),
+            # The Error tab: failures are few, so a partial index stays small.
+            models.Index(fields=["-created_at", "-id"], name="trace_errors", condition=Q(ok=False)),
+            # Latency ranges ("slower than 2 s"): the planner walks this when the range is rare.
+            models.Index(fields=["duration_ms", "-created_at"], name="trace_duration"),
         ]
 
     def __str__(self) -> str:
         return f"{self.connector_slug}.{self.action} {self.status}"
+
+
+class CallMinute(models.Model):
+    """Connector calls per minute (of `created_at`, when the call ended),
+    connector, workflow and customer: what Activity → Traces'
+    per-connector charts, Home and the Alerts read instead of scanning traces.
+    Written by `apps.connectors.rollups` every minute (beat).
+
+    `duration_buckets` counts durations per `apps.core.latency` bucket, so
+    p50/p95/p99 over any window come from summed buckets.
+    """
+
+    minute = models.DateTimeField()
+    connector_slug = models.CharField(max_length=63)
+    workflow_slug = models.CharField(max_length=100, blank=True)
+    customer_external_id = models.CharField(max_length=255, blank=True)
+    calls = models.PositiveIntegerField(default=0)
+    errors = models.PositiveIntegerField(default=0)
+    duration_sum_ms = models.FloatField(default=0)
+    duration_buckets = models.JSONField(default=list)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["minute", "connector_slug", "workflow_slug", "customer_external_id"],
+                name="call_minute_unique",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["minute"], name="call_minute_time"),
+            models.Index(fields=["connector_slug", "minute"], name="call_minute_connector"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.minute:%Y-%m-%d %H:%M} {self.connector_slug} {self.calls}"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -25,10 +26,11 @@ from apps.connectors.exceptions import (
     ConnectionNotFound,
     ConnectorNotFound,
     OAuthAppNotFound,
+    TraceNotFound,
 )
 from apps.connectors.models import CallTrace, Connection, Connector, ConnectorVersion, OAuthApp
-from apps.core.errors import NotFound
-from apps.core.pagination import Page, paginate_newest_first
+from apps.core.errors import InvalidInput, NotFound
+from apps.core.pagination import Page, decode_cursor, encode_cursor
 from apps.settings.models import Customer
 
 Status = Connection.Status
@@ -301,6 +303,57 @@ def platform_oauth_app_list() -> list[dict[str, Any]]:
 # --- Traces -----------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class TraceFilters:
+    """What Activity → Traces and `GET /api/v1/traces` may narrow by. Each
+    filter has an index ending in (created_at, id) (see CallTrace.Meta)."""
+
+    connector: str = ""
+    action: str = ""
+    workflow: str = ""
+    execution_id: uuid.UUID | None = None
+    customer: Customer | None = None
+    ok: bool | None = None
+    status: int | None = None
+    status_class: int | None = None  # 2, 3, 4 or 5: any 2xx … 5xx
+    min_ms: int | None = None
+    max_ms: int | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+def call_trace_queryset(filters: TraceFilters) -> QuerySet[CallTrace]:
+    """Traces matching `filters`, without their (large) detail column."""
+    queryset = CallTrace.objects.select_related("customer").defer("detail")
+    if filters.connector:
+        queryset = queryset.filter(connector_slug=filters.connector)
+        if filters.action:
+            queryset = queryset.filter(action=filters.action)
+    elif filters.action:
+        queryset = queryset.filter(action=filters.action)
+    if filters.workflow:
+        queryset = queryset.filter(workflow_slug=filters.workflow)
+    if filters.execution_id:
+        queryset = queryset.filter(execution_id=filters.execution_id)
+    if filters.customer is not None:
+        queryset = queryset.filter(customer=filters.customer)
+    if filters.ok is not None:
+        queryset = queryset.filter(ok=filters.ok)
+    if filters.status is not None:
+        queryset = queryset.filter(status=filters.status)
+    elif filters.status_class is not None:
+        queryset = queryset.filter(status__gte=filters.status_class * 100, status__lt=filters.status_class * 100 + 100)
+    if filters.min_ms is not None:
+        queryset = queryset.filter(duration_ms__gte=filters.min_ms)
+    if filters.max_ms is not None:
+        queryset = queryset.filter(duration_ms__lte=filters.max_ms)
+    if filters.since:
+        queryset = queryset.filter(created_at__gte=filters.since)
+    if filters.until:
+        queryset = queryset.filter(created_at__lt=filters.until)
+    return queryset
+
+
 def call_trace_page(
     *,
     cursor: str | None,
@@ -311,21 +364,56 @@ def call_trace_page(
     ok: bool | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
+    filters: TraceFilters | None = None,
 ) -> Page:
+    """One page of traces, newest first. The cursor condition is a row
+    comparison, `(created_at, id) < (…)`, which PostgreSQL reads as one range
+    of the filter's index (an OR of two conditions would not be)."""
+    if filters is None:
+        filters = TraceFilters(
+            connector=connector, execution_id=execution_id, customer=customer, ok=ok, since=since, until=until
+        )
+    queryset = call_trace_queryset(filters).order_by("-created_at", "-id")
+    if cursor:
+        created_at, pk = decode_cursor(cursor)
+        trace_id = parse_uuid(pk)
+        if trace_id is None:
+            raise InvalidInput.for_field("cursor", "This cursor is not valid; use a next_cursor from a previous page.")
+        queryset = queryset.extra(
+            where=['("connectors_calltrace"."created_at", "connectors_calltrace"."id") < (%s, %s)'],
+            params=[created_at, trace_id],
+        )
+    rows = list(queryset[: limit + 1])
+    if len(rows) <= limit:
+        return Page(rows, None)
+    last = rows[limit - 1]
+    return Page(rows[:limit], encode_cursor(last.created_at, last.pk))
+
+
+def call_trace_get(*, trace_id: Any, customer: Customer | None = None) -> CallTrace:
+    """One trace with its detail; `customer` narrows to that customer's calls."""
+    parsed = parse_uuid(trace_id)
     queryset = CallTrace.objects.select_related("customer")
-    if connector:
-        queryset = queryset.filter(connector_slug=connector)
-    if execution_id:
-        queryset = queryset.filter(execution_id=execution_id)
     if customer is not None:
         queryset = queryset.filter(customer=customer)
-    if ok is not None:
-        queryset = queryset.filter(ok=ok)
-    if since:
-        queryset = queryset.filter(created_at__gte=since)
-    if until:
-        queryset = queryset.filter(created_at__lt=until)
-    return paginate_newest_first(queryset, cursor=cursor, limit=limit)
+    trace = queryset.filter(pk=parsed).first() if parsed else None
+    if trace is None:
+        raise TraceNotFound(f"There is no trace {trace_id!r}.")
+    return trace
+
+
+def call_trace_filter_values() -> dict[str, list[str]]:
+    """Connectors, actions and workflows to offer in the Traces filters (bounded, from small tables)."""
+    connectors = list(Connector.objects.order_by("slug").values_list("slug", flat=True)[:500])
+    return {"connectors": connectors}
+
+
+def connector_actions(*, slug: str) -> list[str]:
+    """The action names of a connector (for the Traces action filter)."""
+    definition = Connector.objects.filter(slug=slug).values_list("definition", flat=True).first()
+    if not isinstance(definition, dict):
+        return []
+    return sorted((definition.get("actions") or {}).keys())[:1000]
 
 
 def call_traces_for_execution(*, execution_id: uuid.UUID, limit: int = 1000) -> list[CallTrace]:

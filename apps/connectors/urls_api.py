@@ -30,4 +30,5 @@ urlpatterns = [
     path("oauth-apps", api.OAuthAppListView.as_view(), name="oauth-apps"),
     path("oauth-apps/<str:connector>", api.OAuthAppDetailView.as_view(), name="oauth-app"),
     path("traces", api.TraceListView.as_view(), name="traces"),
+    path("traces/<str:trace_id>", api.TraceDetailView.as_view(), name="trace"),
 ]

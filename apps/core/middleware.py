@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, HttpResponse
 
+from apps.core import logcontext
 from apps.core.errors import error_response
 from apps.core.tenancy import tenant_for_request
 
@@ -33,14 +34,25 @@ class TenantMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         connection.set_schema_to_public()
+        # Log lines of this request carry its id (X-Request-ID, or a new one) and organization.
+        request_id = logcontext.request_id_from(request.META.get("HTTP_X_REQUEST_ID"))
+        request.request_id = request_id  # type: ignore[attr-defined]
+        tokens = logcontext.bind(request_id=request_id, organization=None, customer=None, execution_id=None)
         try:
             resolution = tenant_for_request(request.path_info, request.META)
             request.tenant = resolution.organization  # type: ignore[attr-defined]
             request.tenant_problem = resolution.problem  # type: ignore[attr-defined]
             if resolution.organization is not None:
                 connection.set_tenant(resolution.organization)
-            return self.get_response(request)
+                logcontext.bind(organization=resolution.organization.slug)
+                customer = request.META.get("HTTP_X_FASTN_ACCOUNT_TENANT_ID")
+                if customer:
+                    logcontext.bind(customer=customer[:255])
+            response = self.get_response(request)
+            response.headers.setdefault("X-Request-ID", request_id)
+            return response
         finally:
+            logcontext.unbind(tokens)
             connection.set_schema_to_public()
 
 

@@ -47,6 +47,16 @@ def _decode(cursor: str) -> tuple[datetime, str]:
         ) from exc
 
 
+def encode_cursor(created_at: datetime, pk: Any) -> str:
+    """The cursor naming a row, for selectors that write their own keyset condition."""
+    return _encode(created_at, pk)
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    """(created_at, pk as text) of a cursor; InvalidInput naming `cursor` when it is not one."""
+    return _decode(cursor)
+
+
 def parse_limit(raw: str | None, *, default: int = DEFAULT_LIMIT, maximum: int = MAX_LIMIT) -> int:
     if raw in (None, ""):
         return default

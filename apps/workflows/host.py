@@ -55,6 +55,7 @@ class RunContext:
     customer: Customer | None
     execution_id: Any = None  # None for draft test runs
     invocation_state: dict[str, tuple[Any, float | None]] = field(default_factory=dict)
+    workflow_slug: str = ""  # named on the run's connector call traces
 
 
 class ExecutionHost:
@@ -302,6 +303,7 @@ class ExecutionHost:
                 deadline=deadline,
                 execution_id=self.context.execution_id,
                 secrets=tuple(self._secrets_cache.values()),
+                workflow_slug=self.context.workflow_slug,
             )
         except ConnectorRunError as exc:
             error = exc.as_error_dict()

@@ -148,6 +148,10 @@ class Execution(models.Model):
             models.Index(fields=["status", "-created_at", "-id"], name="execution_status"),
             models.Index(fields=["tier", "-created_at", "-id"], name="execution_tier"),
             models.Index(fields=["customer_external_id", "-created_at", "-id"], name="execution_customer"),
+            # The minute's rollup reads executions by the time they finished.
+            models.Index(
+                fields=["finished_at"], name="execution_finished", condition=models.Q(finished_at__isnull=False)
+            ),
             # The reaper looks only at unfinished executions.
             models.Index(
                 fields=["status", "heartbeat_at"],
@@ -228,3 +232,38 @@ class StateEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.workflow_id}/{self.customer_id or '-'}/{self.key}"
+
+
+class ExecutionMinute(models.Model):
+    """Finished executions per minute (of `finished_at`), workflow, environment,
+    customer and tier: what Home, the Alerts and their sparklines read instead
+    of scanning executions. Written by `apps.workflows.rollups` every minute
+    (beat), recomputed for the last few minutes so late commits are counted.
+
+    `duration_buckets` counts durations per `apps.core.latency` bucket, so
+    percentiles over any window come from summed buckets.
+    """
+
+    minute = models.DateTimeField()
+    workflow_slug = models.SlugField(max_length=100)
+    environment = models.SlugField(max_length=50)
+    customer_external_id = models.CharField(max_length=255, blank=True)
+    tier = models.CharField(max_length=16)
+    total = models.PositiveIntegerField(default=0)
+    completed = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    timeout = models.PositiveIntegerField(default=0)
+    duration_sum_ms = models.FloatField(default=0)
+    duration_buckets = models.JSONField(default=list)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["minute", "workflow_slug", "environment", "customer_external_id", "tier"],
+                name="execution_minute_unique",
+            )
+        ]
+        indexes = [models.Index(fields=["minute"], name="execution_minute_time")]
+
+    def __str__(self) -> str:
+        return f"{self.minute:%Y-%m-%d %H:%M} {self.workflow_slug} {self.total}"

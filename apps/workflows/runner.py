@@ -28,6 +28,7 @@ from django.db.models import Q
 from django.utils import timezone
 from psycopg.types.json import Jsonb
 
+from apps.core import logcontext, metrics
 from apps.core.jsonsafe import jsonb_safe
 from apps.core.redis import get_blocking_redis, get_redis, key
 from apps.core.tenancy import current_organization
@@ -267,12 +268,13 @@ def execution_run(*, execution_id: Any) -> dict | None:
             "workflow": claim.workflow_slug,
         },
     }
-    context = RunContext(organization, claim.workflow_id, customer, execution_id)
-    with Heartbeat(organization, execution_id):
-        result, secrets = sandbox_run(code=version.code, ctx=ctx, context=context, timeout_ms=claim.timeout_ms)
-    return execution_record(
-        claim=claim, result=result, secrets=secrets, retry_policy=version.config.get("retry_policy")
-    )
+    context = RunContext(organization, claim.workflow_id, customer, execution_id, workflow_slug=claim.workflow_slug)
+    with logcontext.bound(execution_id=execution_id, customer=customer.external_id if customer is not None else None):
+        with Heartbeat(organization, execution_id):
+            result, secrets = sandbox_run(code=version.code, ctx=ctx, context=context, timeout_ms=claim.timeout_ms)
+        return execution_record(
+            claim=claim, result=result, secrets=secrets, retry_policy=version.config.get("retry_policy")
+        )
 
 
 def execution_record(
@@ -324,6 +326,7 @@ def execution_record(
         return None
     if not updated:
         return None
+    metrics.execution_finished(tier=claim.tier, status=final_status, duration_ms=result.duration_ms)
     outcome = {
         "execution_id": str(claim.execution_id),
         "status": final_status,
@@ -474,6 +477,7 @@ def _recover_lost(execution: Execution, *, now, stale) -> int:
             id=execution.id, status=Execution.Status.RUNNING, heartbeat_at__lt=stale
         ).update(status=Execution.Status.FAILED, error=error, finished_at=now)
     if changed:
+        metrics.execution_finished(tier=execution.tier, status=Execution.Status.FAILED, duration_ms=None)
         _announce(execution.id, {"execution_id": str(execution.id), "status": "failed", "output": None, "error": error})
     return changed
 

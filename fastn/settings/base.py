@@ -93,11 +93,12 @@ TENANT_APPS = [
     "apps.triggers",
     # The widget, templates and customers' activations (sessions: apps.widgets.shared).
     "apps.widgets",
+    # A page app (apps/README.md: the top layer) with tables of its own: alert rules and their events.
+    "apps.activity",
 ]
 # Pages that gather several apps (apps/README.md: the top layer); no tables.
 PAGE_APPS = [
     "apps.home",
-    "apps.activity",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS] + PAGE_APPS
 
@@ -358,6 +359,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=3, minute=41),
         "options": {"queue": "standard"},
     },
+    # Per-minute rollups of executions and connector calls, then the alert rules on them.
+    "activity-minute": {
+        "task": "activity.minute",
+        "schedule": 60.0,
+        "options": {"queue": "standard", "expires": 55},
+    },
     "workflows-clean-data": {
         "task": "workflows.clean_state",
         "schedule": 600.0,
@@ -500,6 +507,13 @@ FASTN_OAUTH_STATE_TTL_SECONDS = env.int("FASTN_OAUTH_STATE_TTL_SECONDS", default
 FASTN_OAUTH_REFRESH_BUFFER_SECONDS = env.int("FASTN_OAUTH_REFRESH_BUFFER_SECONDS", default=120)
 # Connector call traces are kept this many days (purged daily by Celery beat).
 FASTN_CALL_TRACE_RETENTION_DAYS = env.int("FASTN_CALL_TRACE_RETENTION_DAYS", default=30)
+# A trace keeps the request's and response's headers and the first this many
+# characters of each body, redacted, for Activity → Traces (0: no bodies).
+FASTN_CALL_TRACE_BODY_BYTES = env.int("FASTN_CALL_TRACE_BODY_BYTES", default=8192)
+# Per-minute rollups of executions and connector calls (Home, Traces' charts,
+# Alerts): kept this many days; each minute's job recomputes this many past minutes.
+FASTN_ROLLUP_RETENTION_DAYS = env.int("FASTN_ROLLUP_RETENTION_DAYS", default=30)
+FASTN_ROLLUP_LOOKBACK_MINUTES = env.int("FASTN_ROLLUP_LOOKBACK_MINUTES", default=3)
 # Largest OpenAPI document accepted for import once decompressed (bodies may be
 # sent gzip-compressed to stay under FASTN_MAX_BODY_BYTES).
 FASTN_OPENAPI_MAX_BYTES = env.int("FASTN_OPENAPI_MAX_BYTES", default=64 * 1024 * 1024)
@@ -569,11 +583,31 @@ SPECTACULAR_SETTINGS = {
     "SECURITY": [{"AccessKey": [], "AccountId": []}],
 }
 
+# GET /metrics (Prometheus). With a token, scrapers send `Authorization: Bearer <token>`;
+# without one, only these networks are answered (dev settings: loopback).
+FASTN_METRICS_TOKEN = env("FASTN_METRICS_TOKEN", default="")
+FASTN_METRICS_ALLOWED_NETWORKS = env.list("FASTN_METRICS_ALLOWED_NETWORKS", default=[])
+
+# Log lines: "plain" text, or "json" (one JSON object per line, python-json-logger)
+# carrying the organization, customer, execution and request ids of apps.core.logcontext.
+FASTN_LOG_FORMAT = env("FASTN_LOG_FORMAT", default="plain")
+if FASTN_LOG_FORMAT not in ("plain", "json"):
+    raise ValueError("FASTN_LOG_FORMAT must be 'plain' or 'json'.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"context": {"()": "apps.core.logcontext.LogContextFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+            "static_fields": {"service": "fastn"},
+            "timestamp": False,
+        },
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": FASTN_LOG_FORMAT, "filters": ["context"]}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},

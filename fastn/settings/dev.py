@@ -9,3 +9,6 @@ FASTN_ALLOW_PRIVATE_NETWORK = env.bool("FASTN_ALLOW_PRIVATE_NETWORK", default=Tr
 # Serve static files straight from the source folders (no collectstatic needed).
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+
+# /metrics is open to this machine (no token needed).
+FASTN_METRICS_ALLOWED_NETWORKS = env.list("FASTN_METRICS_ALLOWED_NETWORKS", default=["127.0.0.0/8", "::1/128"])

@@ -30,6 +30,7 @@ from apps.connectors.exceptions import (
 )
 from apps.connectors.executor import ActionResult, execute_action
 from apps.connectors.models import CallTrace, Connection, Connector
+from apps.connectors.services.inflight import inflight_start
 from apps.connectors.services.status import connection_set_status
 from apps.connectors.services.tokens import TokenError, connection_refresh_token, needs_refresh
 from apps.connectors.services.traces import call_trace_record
@@ -203,6 +204,7 @@ class _Call:
     execution_id: uuid.UUID | None
     customer_id: uuid.UUID | None
     secrets: tuple[str, ...]
+    workflow_slug: str = ""
     connection_id: uuid.UUID | None = None
     found_secrets: list[str] = field(default_factory=list)
 
@@ -221,6 +223,7 @@ class _Call:
             execution_id=self.execution_id,
             connection_id=self.connection_id,
             customer_id=self.customer_id,
+            workflow_slug=self.workflow_slug,
             secrets=[*self.secrets, *self.found_secrets],
             **fields,
         )
@@ -252,6 +255,7 @@ def connector_call(
     execution_id: uuid.UUID | None = None,
     secrets: Iterable[str] = (),
     origin: str = CallTrace.Origin.RUN,
+    workflow_slug: str = "",
 ) -> ConnectorRunResult:
     """Run `action` of the organization's connector `connector_slug` with the
     connection of `customer_id` (None: the organization's own connection).
@@ -264,6 +268,7 @@ def connector_call(
         execution_id=execution_id,
         customer_id=customer_id,
         secrets=tuple(s for s in secrets if isinstance(s, str)),
+        workflow_slug=str(workflow_slug or "")[:100],
     )
     loaded = call.loaded
     if loaded is None:
@@ -309,6 +314,35 @@ def connector_call(
                 raise call.fail_token(exc) from None
             call.found_secrets.extend(secret_values(credentials))
 
+    method = str((loaded.definition.get("actions") or {}).get(action, {}).get("method", "")).upper()
+    inflight = inflight_start(
+        connector_slug=call.slug,
+        action=call.action,
+        method=method,
+        deadline_epoch=time.time() + max(deadline - time.monotonic(), 0.0),
+        execution_id=execution_id,
+        customer_id=customer_id,
+        workflow_slug=call.workflow_slug,
+    )
+    try:
+        return _call_with_refresh(call, loaded, action, params, credentials, config, version, connection, deadline)
+    finally:
+        inflight.end()
+
+
+def _call_with_refresh(
+    call: _Call,
+    loaded: LoadedConnector,
+    action: str,
+    params: Mapping[str, Any],
+    credentials: dict[str, Any],
+    config: dict[str, Any],
+    version: int,
+    connection: Connection | None,
+    deadline: float,
+) -> ConnectorRunResult:
+    """The HTTP part of `connector_call`: run the action, refreshing an OAuth token once on 401."""
+    auth = loaded.head["auth"]
     for attempt in (1, 2):
         try:
             result = execute_action(
@@ -320,6 +354,7 @@ def connector_call(
                 deadline=deadline,
                 allow_private=settings.FASTN_ALLOW_PRIVATE_NETWORK,
                 extra_secrets=call.secrets,
+                trace_body_bytes=settings.FASTN_CALL_TRACE_BODY_BYTES,
             )
         except ConnectorCallError as exc:
             if exc.status == 401 and attempt == 1 and connection is not None and auth.get("type") == "oauth2":
@@ -366,6 +401,7 @@ def connector_call_for_run(
     deadline: float,
     execution_id: uuid.UUID | None,
     secrets: Iterable[str] = (),
+    workflow_slug: str = "",
 ) -> ConnectorRunResult:
     """Run one connector action for a workflow execution: what the QuickJS
     Host calls for the `connector.call` host op (`fastn.connector['slug']
@@ -413,6 +449,7 @@ def connector_call_for_run(
         execution_id=execution_id,
         secrets=secrets,
         origin=CallTrace.Origin.RUN,
+        workflow_slug=workflow_slug,
     )
 
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Iterable
+from typing import Any
 
 from django.db import DatabaseError, transaction
 
 from apps.connectors.executor import CallTrace as ExecutorTrace
 from apps.connectors.models import CallTrace
-from apps.core import http
+from apps.core import http, metrics
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +32,7 @@ def call_trace_record(
     execution_id: uuid.UUID | None = None,
     connection_id: uuid.UUID | None = None,
     customer_id: uuid.UUID | None = None,
+    workflow_slug: str = "",
     secrets: Iterable[str] = (),
 ) -> CallTrace | None:
     """Store one call's trace. The executor's trace is redacted already; the
@@ -64,6 +66,11 @@ def call_trace_record(
         execution_id=execution_id,
         connection_id=connection_id,
         customer_id=customer_id,
+        workflow_slug=workflow_slug[:100],
+        detail=_redacted(trace.detail, redactor) if trace is not None and trace.detail else None,
+    )
+    metrics.connector_call_observed(
+        connector=row.connector_slug, status=row.status, ok=row.ok, duration_ms=row.duration_ms
     )
     try:
         with transaction.atomic():  # a savepoint: a failed insert leaves the caller's transaction usable
@@ -72,6 +79,19 @@ def call_trace_record(
         logger.exception("Could not store the trace of %s.%s", connector_slug, action)
         return None
     return row
+
+
+def _redacted(value: Any, redactor: http.Redactor) -> Any:
+    """The run's own secrets hidden in every string of the detail."""
+    if not redactor:
+        return value
+    if isinstance(value, str):
+        return redactor.redact(value)
+    if isinstance(value, dict):
+        return {key: _redacted(item, redactor) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_redacted(item, redactor) for item in value]
+    return value
 
 
 def call_traces_purge(*, older_than, batch_size: int = 5000) -> int:

@@ -389,6 +389,9 @@ def events_relay(*, now=None) -> dict[str, int]:
         )
 
     counts["settled"] = events_settle(now=now)
+    from apps.triggers.metrics import intake_backlog_record
+
+    intake_backlog_record()
     return counts
 
 

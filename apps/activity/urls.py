@@ -10,4 +10,8 @@ urlpatterns = [
     path("executions/<str:execution_id>/", views.execution_detail, name="execution"),
     path("events/", views.event_list, name="events"),
     path("events/<str:event_id>/", views.event_detail, name="event"),
+    path("traces/", views.trace_list, name="traces"),
+    path("traces/<str:trace_id>/", views.trace_detail, name="trace"),
+    path("alerts/", views.alert_list, name="alerts"),
+    path("alerts/<str:rule_id>/", views.alert_detail, name="alert"),
 ]

@@ -1,23 +1,32 @@
-"""Activity: the read-only pages of what happened in an organization.
+"""Activity: the pages of what happened in an organization.
 
-Activity → Executions (the list and an execution's page) and Activity →
-Events (the list and an event's page, with the executions it started and
-their connector calls). They read through the selectors of the apps that own
-the data (workflows, triggers, connectors); nothing here writes.
+Activity → Executions (the list and an execution's page), Events (the list
+and an event's page, with the executions it started and their connector
+calls), Traces (connector calls: filters, a call's request and response,
+per-connector performance from the rollups) and Alerts (rules with their
+state and a sparkline, a rule's history, test-send and mute). They read
+through the selectors of the apps that own the data (workflows, triggers,
+connectors); the only writes are alert rules, through this app's services.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import datetime, timedelta
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from apps.accounts.dashboard import dashboard_view, org_url, organization_zone, render_panel
 from apps.accounts.roles import Action, Resource
+from apps.activity.models import AlertRule
+from apps.connectors import rollups as connectors_rollups
+from apps.connectors import selectors as connectors_selectors
 from apps.core.errors import FastnError, InvalidInput
 from apps.core.navigation import SECTIONS, section_context
 from apps.core.pagination import paginate_newest_first
@@ -290,3 +299,350 @@ def event_detail(request: HttpRequest, event_id: str) -> HttpResponse:
         "error_json": json.dumps(event.error, indent=2, ensure_ascii=False) if event.error else "",
     }
     return _render(request, "triggers/event.html", context)
+
+
+# --- Activity → Traces ----------------------------------------------------------------------------
+
+TRACES_PER_PAGE = 50
+TRACE_TABS = (("", "All"), ("success", "Success"), ("error", "Error"), ("pending", "Pending"))
+PERFORMANCE_WINDOWS = {"1h": ("Last hour", timedelta(hours=1), 12), "24h": ("Last 24 hours", timedelta(hours=24), 24),
+                       "7d": ("Last 7 days", timedelta(days=7), 28)}  # fmt: skip
+TRACE_FILTERS = ("tab", "connector", "action", "workflow", "customer", "status", "min_ms", "max_ms", "range",
+                 "since", "until", "window")  # fmt: skip
+
+
+def _trace_asked(request: HttpRequest) -> dict[str, str]:
+    return {name: request.GET.get(name, "").strip()[:200] for name in TRACE_FILTERS}
+
+
+def _trace_query(asked: dict, **changes) -> str:
+    from urllib.parse import urlencode
+
+    merged = {**asked, **changes}
+    if merged.get("range") != "custom":
+        merged.pop("since", None)
+        merged.pop("until", None)
+    return urlencode({k: v for k, v in merged.items() if v})
+
+
+def _performance(window_key: str, visible_connectors: list[str] | None) -> list[dict]:
+    """Per connector over the window: calls, error rate, p50/p95/p99 and small charts, from the rollups."""
+    from apps.core import latency
+
+    _label, span, points = PERFORMANCE_WINDOWS[window_key]
+    now = timezone.now()
+    since = now - span
+    step = span / points
+    per_connector: dict[str, dict] = {}
+    rows = connectors_rollups.call_minutes(since=since, connectors=visible_connectors).values_list(
+        "minute", "connector_slug", "calls", "errors", "duration_buckets"
+    )
+    for minute, connector, calls, errors, buckets in rows:
+        entry = per_connector.setdefault(
+            connector,
+            {
+                "connector": connector,
+                "calls": 0,
+                "errors": 0,
+                "buckets": latency.empty(),
+                "series": [[0, 0, latency.empty()] for _ in range(points)],
+            },  # fmt: skip
+        )
+        entry["calls"] += calls
+        entry["errors"] += errors
+        latency.add_into(entry["buckets"], buckets)
+        index = min(points - 1, max(0, int((minute - since) / step)))
+        cell = entry["series"][index]
+        cell[0] += calls
+        cell[1] += errors
+        latency.add_into(cell[2], buckets)
+    result = []
+    for entry in sorted(per_connector.values(), key=lambda e: -e["calls"]):
+        peak_calls = max((cell[0] for cell in entry["series"]), default=0) or 1
+        p95s = [latency.percentile(cell[2], 0.95) for cell in entry["series"]]
+        peak_latency = max((p for p in p95s if p is not None), default=0) or 1
+        width = 120 / points
+        entry["bars"] = [
+            {
+                "x": round(i * width, 2),
+                "w": round(width * 0.8, 2),
+                "h": round(30 * cell[0] / peak_calls, 2),
+                "y": round(30 - 30 * cell[0] / peak_calls, 2),
+                "errors": cell[1],
+                "calls": cell[0],
+            }  # fmt: skip
+            for i, cell in enumerate(entry["series"])
+        ]
+        entry["latency_line"] = " ".join(
+            f"{round(i * width + width / 2, 2)},{round(30 - 28 * (p / peak_latency), 2)}"
+            for i, p in enumerate(p95s)
+            if p is not None
+        )
+        entry["error_rate"] = 100.0 * entry["errors"] / entry["calls"] if entry["calls"] else None
+        entry["p50"] = latency.percentile(entry["buckets"], 0.50)
+        entry["p95"] = latency.percentile(entry["buckets"], 0.95)
+        entry["p99"] = latency.percentile(entry["buckets"], 0.99)
+        del entry["series"], entry["buckets"]
+        result.append(entry)
+    return result
+
+
+@require_GET
+@dashboard_view(Resource.CONNECTORS, "view")
+def trace_list(request: HttpRequest) -> HttpResponse:
+    from apps.connectors.services.inflight import inflight_list
+    from apps.connectors.trace_query import trace_filters_from
+    from apps.settings.exceptions import CustomerNotFound
+    from apps.settings.selectors import customer_get
+
+    asked = _trace_asked(request)
+    problems: list[str] = []
+    zone = organization_zone(request)
+    params = dict(asked)
+    if asked["tab"] not in dict(TRACE_TABS):
+        problems.append(f"There is no tab {asked['tab']!r}: showing all.")
+        asked["tab"] = params["tab"] = ""
+    if asked["range"] not in TIME_RANGES:
+        problems.append(f"There is no time range {asked['range']!r}: showing any time.")
+        asked["range"] = ""
+    span = TIME_RANGES[asked["range"]][1]
+    if span is not None:
+        params["since"], params["until"] = (timezone.now() - span).isoformat(), ""
+    elif asked["range"] != "custom":
+        params["since"] = params["until"] = ""
+    customer = None
+    if asked["customer"]:
+        try:
+            customer = customer_get(external_id=asked["customer"])
+        except CustomerNotFound:
+            problems.append(f"There is no customer {asked['customer']!r}.")
+    try:
+        filters = trace_filters_from({k: v for k, v in params.items() if k != "tab" or v != "pending"}, zone=zone)
+    except InvalidInput as exc:
+        problems.append(exc.message)
+        filters = connectors_selectors.TraceFilters()
+    if customer is not None:
+        filters = replace(filters, customer=customer)
+    elif asked["customer"]:
+        filters = replace(filters, connector="\x00")  # an unknown customer matches nothing
+    pending = []
+    page = None
+    if asked["tab"] == "pending":
+        pending = inflight_list(organization_id=request.organization.pk)
+        if asked["connector"]:
+            pending = [p for p in pending if p.get("connector") == asked["connector"]]
+    else:
+        try:
+            page = connectors_selectors.call_trace_page(
+                cursor=request.GET.get("cursor") or None, limit=TRACES_PER_PAGE, filters=filters
+            )
+        except InvalidInput as exc:
+            problems.append(exc.message)
+            page = connectors_selectors.call_trace_page(cursor=None, limit=TRACES_PER_PAGE, filters=filters)
+    window = asked["window"] if asked["window"] in PERFORMANCE_WINDOWS else "24h"
+    connectors = connectors_selectors.call_trace_filter_values()["connectors"]
+    context = {
+        **_page(request, "activity", "traces"),
+        "list_url": org_url(request, "traces"),
+        "asked": asked,
+        "tabs": [{"value": v, "label": label, "query": _trace_query(asked, tab=v)} for v, label in TRACE_TABS],
+        "time_ranges": [(value, label) for value, (label, _) in TIME_RANGES.items()],
+        "connectors": connectors,
+        "actions": connectors_selectors.connector_actions(slug=asked["connector"]) if asked["connector"] else [],
+        "workflows": workflows_selectors.workflow_choices(),
+        "traces": page.items if page else [],
+        "pending": pending,
+        "next_query": _trace_query(asked, cursor=page.next_cursor) if page and page.next_cursor else "",
+        "problems": problems,
+        "windows": [
+            {"key": key, "label": label, "query": _trace_query(asked, window=key)}
+            for key, (label, _, _) in PERFORMANCE_WINDOWS.items()
+        ],
+        "window": window,
+        "performance": _performance(window, None),
+    }
+    return _render(request, "activity/traces.html", context)
+
+
+@require_GET
+@dashboard_view(Resource.CONNECTORS, "view")
+def trace_detail(request: HttpRequest, trace_id: str) -> HttpResponse:
+    from apps.connectors.exceptions import TraceNotFound
+
+    try:
+        trace = connectors_selectors.call_trace_get(trace_id=trace_id)
+    except TraceNotFound:
+        raise Http404("No such trace.") from None
+    detail = trace.detail or {}
+    context = {
+        **_page(request, "activity", "traces"),
+        "trace": trace,
+        "request_part": _shown_part(detail.get("request")),
+        "response_part": _shown_part(detail.get("response")),
+    }
+    return _render(request, "activity/trace.html", context)
+
+
+def _shown_part(part: dict | None) -> dict | None:
+    """Headers sorted, and a JSON body pretty-printed when it parses."""
+    if not part:
+        return None
+    body = part.get("body") or {}
+    text = body.get("text") if isinstance(body, dict) else None
+    if text:
+        try:
+            text = json.dumps(json.loads(text), indent=2, ensure_ascii=False)
+        except ValueError:
+            pass
+    return {
+        "headers": sorted((part.get("headers") or {}).items()),
+        "body": text,
+        "truncated": bool(body.get("truncated")) if isinstance(body, dict) else False,
+    }
+
+
+# --- Activity → Alerts ----------------------------------------------------------------------------
+
+MUTE_CHOICES = ((3600, "1 hour"), (4 * 3600, "4 hours"), (24 * 3600, "1 day"), (7 * 24 * 3600, "1 week"))
+
+
+def _sparkline(values: list, rule) -> dict:
+    """SVG points (120 × 30) of the metric, and the threshold's height, for the list."""
+    present = [v for v in values if v is not None]
+    top = max([*present, rule.threshold, 0.0]) or 1.0
+    width = 120 / max(len(values) - 1, 1)
+
+    def y(value: float) -> float:
+        return round(28 - 26 * (value / top), 2)
+
+    points = " ".join(f"{round(i * width, 2)},{y(v)}" for i, v in enumerate(values) if v is not None)
+    return {"points": points, "threshold_y": y(rule.threshold), "last": present[-1] if present else None}
+
+
+def _alert_form_data(post) -> dict:
+    """The create form's fields → the API body (the services check it)."""
+
+    def number(name: str):
+        raw = post.get(name, "").strip()
+        try:
+            return float(raw) if raw else None
+        except ValueError:
+            return raw
+
+    data: dict = {
+        "name": post.get("name", ""),
+        "metric": post.get("metric", ""),
+        "operator": post.get("operator", ""),
+        "threshold": number("threshold"),
+        "scope": {k: post.get(f"scope_{k}", "") for k in ("workflow", "connector", "customer", "environment")},
+        "channels": [],
+    }
+    minutes = number("window_minutes")
+    data["window_seconds"] = int(minutes * 60) if isinstance(minutes, float) else minutes
+    if post.get("webhook_url", "").strip():
+        data["channels"].append({"type": "webhook", "url": post["webhook_url"].strip()})
+    if post.get("email_to", "").strip():
+        data["channels"].append({"type": "email", "to": [a.strip() for a in post["email_to"].split(",") if a.strip()]})
+    if post.get("slack_connection", "").strip():
+        data["channels"].append(
+            {"type": "slack", "connection": post["slack_connection"], "channel": post.get("slack_channel", "")}
+        )
+    return data
+
+
+def _alerts_context(request: HttpRequest, **extra) -> dict:
+    from apps.activity import selectors as alert_selectors
+    from apps.activity.services import alert_sparklines
+
+    rules = list(alert_selectors.alert_rule_list()[:200])
+    sparklines = alert_sparklines(rules=rules) if rules else {}
+    now = timezone.now()
+    slack_connections = [
+        c for c in connectors_selectors.connection_list_all(connector="slack") if c.status != "revoked"
+    ]
+    return {
+        **_page(request, "activity", "alerts"),
+        "rules": [
+            {
+                "rule": rule,
+                "spark": _sparkline(sparklines.get(rule.id, []), rule),
+                "muted": rule.muted_until is not None and rule.muted_until > now,
+            }  # fmt: skip
+            for rule in rules
+        ],
+        "metrics": AlertRule.Metric.choices,
+        "operators": AlertRule.Operator.choices,
+        "mute_choices": MUTE_CHOICES,
+        "workflows": workflows_selectors.workflow_choices(),
+        "connectors": connectors_selectors.call_trace_filter_values()["connectors"],
+        "slack_connections": slack_connections,
+        "form": {},
+        "errors": {},
+        **extra,
+    }
+
+
+@dashboard_view(Resource.WORKFLOWS, "view")
+def alert_list(request: HttpRequest) -> HttpResponse:
+    from apps.activity.services import alert_rule_create
+
+    if request.method == "POST":
+        if not request.principal.can(Resource.WORKFLOWS, "create"):
+            raise PermissionDenied
+        try:
+            rule, secret = alert_rule_create(actor=request.principal, data=_alert_form_data(request.POST))
+        except InvalidInput as exc:
+            context = _alerts_context(request, form=request.POST, errors={"message": exc.message, **exc.details})
+            return _render(request, "activity/alerts.html", context, status=400)
+        messages.success(request, f"Alert “{rule.name}” created.")
+        context = _alerts_context(request, created={"rule": rule, "secret": secret})
+        return _render(request, "activity/alerts.html", context, status=201)
+    return _render(request, "activity/alerts.html", _alerts_context(request))
+
+
+@dashboard_view(Resource.WORKFLOWS, "view")
+def alert_detail(request: HttpRequest, rule_id: str) -> HttpResponse:
+    from apps.activity import selectors as alert_selectors
+    from apps.activity import services as alert_services
+    from apps.activity.exceptions import AlertNotFound
+
+    try:
+        rule = alert_selectors.alert_rule_get(rule_id=rule_id)
+    except AlertNotFound:
+        raise Http404("No such alert.") from None
+    test_event = None
+    if request.method == "POST":
+        action = request.POST.get("action", "")
+        needed = {"test": "run", "mute": "edit", "unmute": "edit", "delete": "delete", "enable": "edit"}.get(action)
+        if needed is None:
+            return HttpResponseBadRequest("Unknown action.")
+        if not request.principal.can(Resource.WORKFLOWS, needed):
+            raise PermissionDenied
+        if action == "test":
+            test_event = alert_services.alert_test_send(actor=request.principal, rule=rule)
+        elif action in ("mute", "unmute"):
+            seconds = int(request.POST.get("seconds", "0") or 0) if action == "mute" else 0
+            if action == "mute" and seconds not in dict(MUTE_CHOICES):
+                return HttpResponseBadRequest("Choose how long to mute.")
+            alert_services.alert_rule_mute(actor=request.principal, rule=rule, seconds=seconds)
+        elif action == "enable":
+            alert_services.alert_rule_update(actor=request.principal, rule=rule, data={"enabled": not rule.enabled})
+        elif action == "delete":
+            alert_services.alert_rule_delete(actor=request.principal, rule=rule)
+            messages.success(request, f"Alert “{rule.name}” deleted.")
+            return redirect("alerts", org_slug=request.organization.slug)
+        if test_event is None:
+            return redirect("alert", org_slug=request.organization.slug, rule_id=rule.id)
+    events = list(alert_selectors.alert_event_list(rule=rule).order_by("-created_at", "-id")[:100])
+    spark = alert_services.alert_sparklines(rules=[rule], points=60).get(rule.id, [])
+    context = {
+        **_page(request, "activity", "alerts"),
+        "rule": rule,
+        "events": events,
+        "spark": _sparkline(spark, rule),
+        "resolve_threshold": alert_services.resolve_threshold(rule),
+        "muted": rule.muted_until is not None and rule.muted_until > timezone.now(),
+        "mute_choices": MUTE_CHOICES,
+        "test_event": test_event,
+    }
+    return _render(request, "activity/alert.html", context)

@@ -50,6 +50,8 @@ SECTIONS: dict[str, Section] = {
         tabs=(
             SectionTab("executions", "Executions", "executions", "workflows"),
             SectionTab("events", "Events", "events", "workflows"),
+            SectionTab("traces", "Traces", "traces", "connectors"),
+            SectionTab("alerts", "Alerts", "alerts", "workflows"),
         ),
     ),
 }

@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import NoReverseMatch, reverse
 
 from apps.accounts.dashboard import dashboard_view
 from apps.accounts.selectors import organizations_for_user
@@ -30,11 +31,85 @@ def organization_picker(request: HttpRequest) -> HttpResponse:
     return render(request, "dashboard/picker.html", {"organizations": organizations})
 
 
+RECOMMENDED_PROMPTS = (
+    "When a deal closes in HubSpot, post it to our #sales Slack channel",
+    "Every night, copy new Stripe customers into our Postgres table",
+    "Create a Jira issue for every Zendesk ticket tagged 'bug'",
+    "Send a weekly summary of failed executions to ops@ by e-mail",
+)
+
+
+def _url(name: str, request: HttpRequest, **kwargs) -> str | None:
+    try:
+        return reverse(name, kwargs={"org_slug": request.organization.slug, **kwargs})
+    except NoReverseMatch:
+        return None
+
+
+def _command_center(request: HttpRequest) -> dict:
+    """Home's cards, each only for members whose role may open the page it links to."""
+    from datetime import datetime, timedelta
+
+    from django.utils import timezone
+
+    from apps.accounts.dashboard import organization_zone
+    from apps.connectors import rollups as call_rollups
+    from apps.connectors import selectors as connectors
+    from apps.triggers import selectors as triggers
+
+    principal = request.principal
+    cards: dict = {
+        # The AI builder's page when it is installed, else the Workflows page.
+        "builder_url": _url("workflow_builder", request) or _url("workflows", request),
+        "prompts": RECOMMENDED_PROMPTS,
+        "sync_url": _url("widgets", request),
+    }
+    if principal.can("connectors", "view"):
+        active = list(connectors.connector_list(enabled=True).order_by("name")[:8])
+        counts = connectors.connection_counts_by_connector(connector_ids=[c.id for c in active])
+        since = timezone.now() - timedelta(hours=24)
+        calls: dict[str, list[int]] = {}
+        for slug, total, errors in call_rollups.call_minutes(
+            since=since, connectors=[c.slug for c in active]
+        ).values_list("connector_slug", "calls", "errors"):
+            entry = calls.setdefault(slug, [0, 0])
+            entry[0] += total
+            entry[1] += errors
+        cards["connectors"] = [
+            {
+                "connector": c,
+                "connections": counts.get(c.id, 0),
+                "calls": calls.get(c.slug, [0, 0])[0],
+                "error_rate": (100.0 * calls[c.slug][1] / calls[c.slug][0]) if calls.get(c.slug, [0])[0] else None,
+            }
+            for c in active
+        ]
+    if principal.can("workflows", "view"):
+        zone = organization_zone(request)
+        local_now = timezone.now().astimezone(zone)
+        midnight = datetime.combine(local_now.date() + timedelta(days=1), datetime.min.time(), tzinfo=zone)
+        cards["scheduled"] = triggers.schedules_due_between(start=timezone.now(), end=midnight, limit=8)
+        cards["events"] = list(triggers.event_list().order_by("-received_at", "-id")[:8])
+        cards["alerts"] = _alert_summary()
+    return cards
+
+
+def _alert_summary() -> dict:
+    from apps.activity import selectors as alerts
+
+    return alerts.alert_counts()
+
+
 @dashboard_view()
 def home(request: HttpRequest) -> HttpResponse:
     from apps.settings.selectors import home_summary
 
-    return render(request, "dashboard/home.html", {"nav": "home", "summary": home_summary(principal=request.principal)})
+    context = {
+        "nav": "home",
+        "summary": home_summary(principal=request.principal),
+        "cards": _command_center(request),
+    }
+    return render(request, "dashboard/home.html", context)
 
 
 def _section(request: HttpRequest, key: str) -> HttpResponse:

@@ -100,3 +100,12 @@ def events_with_execution_status(*, events: list[Event]) -> None:
     current = execution_statuses(execution_ids=ids) if ids else {}
     for event in events:
         event.execution_status = current.get(event.execution_id, event.execution_status)
+
+
+def schedules_due_between(*, start, end, limit: int = 20) -> list[Trigger]:
+    """Enabled schedules whose next run falls in [start, end), soonest first (the `trigger_next_run` index)."""
+    return list(
+        Trigger.objects.select_related("workflow", "customer")
+        .filter(type=Trigger.Type.SCHEDULER, enabled=True, next_run_at__gte=start, next_run_at__lt=end)
+        .order_by("next_run_at")[:limit]
+    )

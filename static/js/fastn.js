@@ -213,3 +213,16 @@
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
   else start();
 })();
+
+/* Home: a recommended prompt fills the prompt box ([data-prompt], [data-prompt-target]). */
+(function () {
+  "use strict";
+  document.addEventListener("click", (event) => {
+    const chip = event.target.closest && event.target.closest("[data-prompt]");
+    if (!chip) return;
+    const target = document.querySelector(chip.getAttribute("data-prompt-target") || "textarea");
+    if (!target) return;
+    target.value = chip.getAttribute("data-prompt");
+    target.focus();
+  });
+})();

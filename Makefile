@@ -6,6 +6,9 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 HTMX := static/vendor/htmx.min.js
+# The workflow page's editor (CodeMirror 6) and flow-graph layout (dagre), bundled from frontend/.
+BUNDLES := static/vendor/fastn-editor.js static/vendor/fastn-flow.js
+ESBUILD := node_modules/.bin/esbuild --bundle --minify --format=iife --target=es2020 --log-level=warning
 PYTEST_WORKERS ?= 2
 
 .PHONY: run test services venv install install-test static migrate demo lint format check-migrations browser clean bench
@@ -38,13 +41,16 @@ $(VENV)/.installed-test: $(VENV)/.installed requirements/test.txt
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
 
-static: $(HTMX)  ## Front-end libraries from the npm registry (no CDN at run time)
+static: $(HTMX) $(BUNDLES)  ## Front-end libraries from the npm registry, bundled by esbuild (no CDN at run time)
 
 $(HTMX): package.json package-lock.json
 	@command -v npm >/dev/null 2>&1 || { echo "ERROR: npm is needed once to fetch htmx (see package.json)." >&2; exit 1; }
 	npm ci --ignore-scripts --no-audit --no-fund --silent
 	mkdir -p static/vendor
 	cp node_modules/htmx.org/dist/htmx.min.js $(HTMX)
+
+static/vendor/fastn-%.js: frontend/%.js $(HTMX)
+	$(ESBUILD) $< --outfile=$@
 
 services:  ## Start PostgreSQL and Redis when they are down
 	@./.ci/ensure-services

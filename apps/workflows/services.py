@@ -316,7 +316,7 @@ def workflow_deploy(*, actor: Principal, workflow: Workflow, version_number: int
             "version": version_number,
             "previous_version": previous.version.number if previous else None,
             "rollback": bool(previous and previous.version.number > version_number),
-            "gate": {"suite": str(gate.id), "passed": gate.passed, "total": gate.total} if gate else None,
+            **({"gate": {"suite": str(gate.id), "passed": gate.passed, "total": gate.total}} if gate else {}),
         },
     )
     return deployment

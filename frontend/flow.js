@@ -123,12 +123,18 @@ export function render(container, graph, options = {}) {
     byId[node.id] = group;
   }
   let scale = 1;
+  const setScale = (value) => {
+    scale = Math.max(0.3, Math.min(2.5, value));
+    svg.setAttribute("width", Math.round(width * scale));
+    svg.setAttribute("height", Math.round(height * scale));
+  };
+  // A graph wider than its pane starts scaled to fit (not below 60 %: the rest scrolls).
+  const room = container.clientWidth - 4;
+  if (room > 0 && width > room) setScale(Math.max(0.6, room / width));
   return {
     svg, width, height,
     zoom(factor) {
-      scale = Math.max(0.3, Math.min(2.5, factor === null ? 1 : scale * factor));
-      svg.setAttribute("width", Math.round(width * scale));
-      svg.setAttribute("height", Math.round(height * scale));
+      setScale(factor === null ? 1 : scale * factor);
     },
     // Marks the nodes a run went through (the Sequence view).
     highlight(match) {

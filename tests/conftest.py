@@ -443,7 +443,10 @@ def celery_workers(django_db_setup, django_db_blocker):
         )
     from fastn.celery import app
 
-    deadline = time.monotonic() + 30
+    # Three worker processes import Django at once: on a shared 2-core machine
+    # under load that takes well over 30 s (they come up; the wait gave up).
+    startup = float(os.environ.get("FASTN_TEST_WORKER_STARTUP_SECONDS", "120"))
+    deadline = time.monotonic() + startup
     while time.monotonic() < deadline:
         replies = app.control.inspect(timeout=0.5).active_queues() or {}
         served = {q["name"] for queues in replies.values() for q in queues}
@@ -453,7 +456,7 @@ def celery_workers(django_db_setup, django_db_blocker):
     else:
         for proc in procs:
             proc.kill()
-        raise RuntimeError("Celery workers did not come up within 30 s")
+        raise RuntimeError(f"Celery workers did not come up within {startup:.0f} s")
     yield procs
     for proc in procs:
         proc.terminate()

@@ -25,9 +25,15 @@ urlpatterns = [
         name="workflow_sequence",
     ),
     path("integrations/workflows/<slug:slug>/test-cases/", authoring.test_cases, name="workflow_test_cases"),
-    path("integrations/workflows/<slug:slug>/test-cases/run", authoring.test_cases_run_all, name="workflow_test_cases_run"),
     path(
-        "integrations/workflows/<slug:slug>/test-cases/<str:case_id>/run", authoring.test_case_run, name="workflow_test_case_run"
+        "integrations/workflows/<slug:slug>/test-cases/run",
+        authoring.test_cases_run_all,
+        name="workflow_test_cases_run",
+    ),
+    path(
+        "integrations/workflows/<slug:slug>/test-cases/<str:case_id>/run",
+        authoring.test_case_run,
+        name="workflow_test_case_run",
     ),
     path(
         "integrations/workflows/<slug:slug>/test-cases/<str:case_id>/approve",
@@ -44,7 +50,11 @@ urlpatterns = [
         authoring.test_case_delete,
         name="workflow_test_case_delete",
     ),
-    path("integrations/workflows/<slug:slug>/test-runs/<str:suite_id>", authoring.test_run_progress, name="workflow_test_run"),
+    path(
+        "integrations/workflows/<slug:slug>/test-runs/<str:suite_id>",
+        authoring.test_run_progress,
+        name="workflow_test_run",
+    ),
     path("activity/executions/", views.execution_list, name="executions"),
     path("activity/executions/<str:execution_id>/", views.execution_detail, name="execution"),
 ]

@@ -566,7 +566,6 @@ def workflow_executions(request: HttpRequest, slug: str) -> HttpResponse:
     return _fragment(request, "workflows/detail.html", "executions", {"workflow": workflow, "executions": executions})
 
 
-
 @require_GET
 @dashboard_view(Resource.WORKFLOWS, "view")
 def workflow_version(request: HttpRequest, slug: str, number: int) -> HttpResponse:

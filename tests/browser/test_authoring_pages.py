@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 
 import pytest
-from django.db import connection
 
 from tests.browser.conftest import SCREENSHOTS
 from tests.browser.test_workflows_pages import set_code, sign_in
@@ -249,8 +248,12 @@ def test_a_test_case_is_created_run_approved_and_gates_the_deploy(page, web_serv
     # A second approved case that fails: Run all shows it, and the deploy to production is refused.
     created = client.post(
         "/api/v1/workflows/sync/test-cases",
-        {"name": "Expects too much", "input": {"email": "a@b.c"}, "expect": {"output": {"synced": 5}},
-         "mocks": [{"connector": "acme-crm", "action": "listContacts", "response": []}]},
+        {
+            "name": "Expects too much",
+            "input": {"email": "a@b.c"},
+            "expect": {"output": {"synced": 5}},
+            "mocks": [{"connector": "acme-crm", "action": "listContacts", "response": []}],
+        },
     ).json()
     client.post(f"/api/v1/workflows/sync/test-cases/{created['id']}/approve")
     page.goto(f"{web_server}/o/{org.slug}/integrations/workflows/sync/#cases")
@@ -269,6 +272,7 @@ def test_a_test_case_is_created_run_approved_and_gates_the_deploy(page, web_serv
     assert re.search(r"1 of 2 approved test cases failed against v1 \(Expects too much\)", error.inner_text())
     shot(page, "deploy-blocked")
     assert "production" not in client.get("/api/v1/workflows/sync").json()["deployments"]
-    page.keyboard.press("Escape")
+    # The gate's result is kept: Versions shows it.
+    page.reload()
     page.click("#tab-versions")
     assert "blocked 1/2" in page.locator("[data-testid=gate-v1]").inner_text()

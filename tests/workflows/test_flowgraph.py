@@ -7,7 +7,9 @@ assertion reads as the picture it describes.
 from apps.workflows.authoring.flowgraph import flow_graph
 from apps.workflows.authoring.reference import ctx_paths, reference_markdown, workflow_reference
 
-CONNECTORS = {"acme-crm": {"listContacts": "GET", "getContact": "GET", "createContact": "POST", "deleteContact": "DELETE"}}
+CONNECTORS = {
+    "acme-crm": {"listContacts": "GET", "getContact": "GET", "createContact": "POST", "deleteContact": "DELETE"}
+}
 
 
 def graph(body: str, prefix: str = ""):
@@ -210,7 +212,11 @@ def test_promise_all_forks_and_joins():
   return {a, b, n};"""
     )
     e = edges(g)
-    for target in ("acme-crm · getContact (GET)", "acme-crm · listContacts (GET)", "db.query: SELECT count(*) FROM seen"):
+    for target in (
+        "acme-crm · getContact (GET)",
+        "acme-crm · listContacts (GET)",
+        "db.query: SELECT count(*) FROM seen",
+    ):
         assert ("Trigger", target, "parallel", "parallel") in e
         assert (target, "return {a, b, n}", "next", "") in e
     lists = next(n for n in g.nodes if n.detail.get("action") == "listContacts")
@@ -353,16 +359,31 @@ export default async function (ctx) {
             "actions": {"createContact": {"method": "POST", "path": "/contacts", "parameters": ["email", "name"]}},
         }
     }
-    workflow = {"slug": "sync", "name": "Sync", "tier": "standard", "timeout_ms": 900000,
-                "retry_policy": {"enabled": True, "max_attempts": 3, "initial_interval_ms": 5000,
-                                 "backoff_coefficient": 2, "max_interval_ms": 60000}, "version": 2}
+    workflow = {
+        "slug": "sync",
+        "name": "Sync",
+        "tier": "standard",
+        "timeout_ms": 900000,
+        "retry_policy": {
+            "enabled": True,
+            "max_attempts": 3,
+            "initial_interval_ms": 5000,
+            "backoff_coefficient": 2,
+            "max_interval_ms": 60000,
+        },
+        "version": 2,
+    }
     triggers = [{"type": "webhook", "environment": "production", "enabled": True}]
     ref = workflow_reference(code=code, connectors=connectors, workflow=workflow, triggers=triggers)
     assert ref["inputs"] == ["email", "name"]
     assert ref["secrets"] == ["CRM_TOKEN"]
     [call] = ref["connectors"]
     assert (call["connector"], call["action"], call["method"], call["params"]) == (
-        "acme-crm", "createContact", "POST", ["email", "name"])
+        "acme-crm",
+        "createContact",
+        "POST",
+        ["email", "name"],
+    )
     assert [(o["keys"], o["early"]) for o in ref["outputs"]] == [(["skipped"], True), (["id", "created"], False)]
     markdown = reference_markdown(ref)
     assert "# Sync" in markdown and "`ctx.input.email`" in markdown and "`CRM_TOKEN`" in markdown

@@ -278,13 +278,19 @@ class _Runtime:
         return IoCall(kind, label, line(call), detail)
 
 
-def _descendants(node: Node, node_type: str):
-    stack = [node]
-    while stack:
-        current = stack.pop()
+def _descendants(node: Node, node_type: str) -> list[Node]:
+    """Every named descendant of one type (the node itself included), in source order."""
+    found = []
+    cursor = node.walk()
+    while True:
+        current = cursor.node
         if current.type == node_type:
-            yield current
-        stack.extend(reversed(current.named_children))
+            found.append(current)
+        if cursor.goto_first_child():
+            continue
+        while not cursor.goto_next_sibling():
+            if not cursor.goto_parent() or cursor.node == node:
+                return found
 
 
 @dataclass
@@ -353,8 +359,14 @@ class _Builder:
             elif body is not None:  # an arrow's expression body is its return value
                 frontier = self.simple(body, frontier, scope)
             if frontier:
-                done = self.add("DONE", f"return from {name}", body.end_point[0] + 1 if body else line(function),
-                                body.end_point[0] + 1 if body else line(function), scope, outcome="ok")
+                done = self.add(
+                    "DONE",
+                    f"return from {name}",
+                    body.end_point[0] + 1 if body else line(function),
+                    body.end_point[0] + 1 if body else line(function),
+                    scope,
+                    outcome="ok",
+                )
                 self.link(frontier, done)
             built.append(name)
         return built
@@ -459,9 +471,16 @@ class _Builder:
 
     def io_items(self, node: Node, *, repeated: bool = False) -> list[Any]:
         """Runtime-API calls (and calls of IO helpers) inside an expression, in source order."""
+        source = node.text or b""
+        if not any(token in source for token in self._io_tokens()):
+            return []  # most statements: no name that could reach the runtime API
         items: list[Any] = []
         self._collect(node, items, repeated=repeated)
         return items
+
+    def _io_tokens(self) -> list[bytes]:
+        names = {"fastn", *self.runtime.connector_alias, *self.runtime.namespace_alias, *self._io_helpers}
+        return [name.encode() for name in names]
 
     def _collect(self, node: Node, items: list[Any], *, repeated: bool) -> None:
         if node.type in ("function_declaration", "class_declaration"):
@@ -538,8 +557,9 @@ class _Builder:
             label = "return {" + ", ".join(keys) + "}"
         else:
             label = "return " + text(value)
-        done = self.add("DONE", label, line(node), node.end_point[0] + 1, scope, outcome="ok", early=early,
-                        output_keys=keys)
+        done = self.add(
+            "DONE", label, line(node), node.end_point[0] + 1, scope, outcome="ok", early=early, output_keys=keys
+        )
         self.link(frontier, done, "skip" if early and scope.main else None)
         return []
 
@@ -565,7 +585,11 @@ class _Builder:
         if handler is not None:
             parameter = handler.child_by_field_name("parameter")
             catch = self.add(
-                "PROCESS", f"catch ({text(parameter)})" if parameter else "catch", line(handler), line(handler), scope,
+                "PROCESS",
+                f"catch ({text(parameter)})" if parameter else "catch",
+                line(handler),
+                line(handler),
+                scope,
                 catches=True,
             )
             for source in sources:
@@ -574,8 +598,9 @@ class _Builder:
                 # Nothing in the body is known to fail: show the path anyway.
                 for source, _, _ in frontier:
                     self.edges.append(FlowEdge(source, catch, "error", "error"))
-            ends += self.statement(handler.child_by_field_name("body"), [(catch, "", "next")], scope,
-                                   tail=tail and not finalizer)
+            ends += self.statement(
+                handler.child_by_field_name("body"), [(catch, "", "next")], scope, tail=tail and not finalizer
+            )
         elif scope.tries:
             scope.tries[-1].extend(sources)  # try/finally: errors go to the enclosing catch
         if finalizer is not None:
@@ -696,8 +721,9 @@ def flow_graph(code: str, *, connectors: dict[str, dict[str, str]] | None = None
         else:
             end_line = start_line
         if frontier:
-            done = builder.add("DONE", "end (returns undefined)", end_line, end_line, scope, outcome="ok",
-                               implicit=True)
+            done = builder.add(
+                "DONE", "end (returns undefined)", end_line, end_line, scope, outcome="ok", implicit=True
+            )
             builder.link(frontier, done)
     # Helpers first in the node list would read oddly: the trigger leads.
     ordered = sorted(builder.nodes, key=lambda n: (n.group != "main", n.line, int(n.id[1:])))

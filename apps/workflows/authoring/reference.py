@@ -115,7 +115,7 @@ def ctx_paths(code: str) -> dict[str, list[str]]:
                 parts = parts[:-1]
             if parts[0] in found and len(parts) > 1:
                 found[parts[0]].add(".".join(parts[1:]))
-    for name, path in aliases.items():
+    for path in aliases.values():
         parts = path.split(".") if path else []
         if len(parts) > 1 and parts[0] in found:  # destructured: read
             found[parts[0]].add(".".join(parts[1:]))
@@ -141,8 +141,10 @@ def workflow_reference(
     `workflow`: {"slug", "name", "description", "tier", "timeout_ms", "retry_policy", "version"}.
     """
     connectors = connectors or {}
-    methods = {slug: {a: spec.get("method", "") for a, spec in (c.get("actions") or {}).items()}
-               for slug, c in connectors.items()}
+    methods = {
+        slug: {a: spec.get("method", "") for a, spec in (c.get("actions") or {}).items()}
+        for slug, c in connectors.items()
+    }
     graph = graph or flow_graph(code, connectors=methods)
     calls: dict[tuple[str, str], dict[str, Any]] = {}
     secrets, state_keys, sql = set(), set(), []
@@ -188,7 +190,8 @@ def workflow_reference(
         "config": paths["config"],
         "customer_fields": paths["customer"],
         "connectors": [
-            {**entry, "params": sorted(entry["params"])} for entry in sorted(calls.values(), key=lambda e: e["lines"][0])
+            {**entry, "params": sorted(entry["params"])}
+            for entry in sorted(calls.values(), key=lambda e: e["lines"][0])
         ],
         "outputs": outputs,
         "secrets": sorted(secrets),
@@ -263,5 +266,3 @@ def reference_markdown(reference: dict[str, Any]) -> str:
     if not reference["triggers"]:
         lines.append("None: runs start from the API or the dashboard.")
     return "\n".join(lines) + "\n"
-
-

@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+WORKERS_START_SECONDS = 120
 
 
 @dataclass
@@ -443,10 +444,10 @@ def celery_workers(django_db_setup, django_db_blocker):
         )
     from fastn.celery import app
 
-    # Three worker processes import Django at once: on a shared 2-core machine
-    # under load that takes well over 30 s (they come up; the wait gave up).
-    startup = float(os.environ.get("FASTN_TEST_WORKER_STARTUP_SECONDS", "120"))
-    deadline = time.monotonic() + startup
+    # Importing Django and the apps takes a worker ~2 s of CPU; on a busy
+    # machine (CI, or several test runs sharing two cores) three of them
+    # starting at once need far more than that in wall time.
+    deadline = time.monotonic() + WORKERS_START_SECONDS
     while time.monotonic() < deadline:
         replies = app.control.inspect(timeout=0.5).active_queues() or {}
         served = {q["name"] for queues in replies.values() for q in queues}
@@ -456,7 +457,7 @@ def celery_workers(django_db_setup, django_db_blocker):
     else:
         for proc in procs:
             proc.kill()
-        raise RuntimeError(f"Celery workers did not come up within {startup:.0f} s")
+        raise RuntimeError(f"Celery workers did not come up within {WORKERS_START_SECONDS} s")
     yield procs
     for proc in procs:
         proc.terminate()

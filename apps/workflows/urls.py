@@ -1,4 +1,4 @@
-"""Dashboard pages of workflows, under /o/<org-slug>/ (see apps.core.urls_dashboard)."""
+"""Dashboard pages of workflows, under /o/<org-slug>/ (wired in fastn/urls.py)."""
 
 from django.urls import path
 
@@ -55,6 +55,4 @@ urlpatterns = [
         authoring.test_run_progress,
         name="workflow_test_run",
     ),
-    path("activity/executions/", views.execution_list, name="executions"),
-    path("activity/executions/<str:execution_id>/", views.execution_detail, name="execution"),
 ]

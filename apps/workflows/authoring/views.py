@@ -15,8 +15,8 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from apps.accounts.roles import Resource
 from apps.accounts.dashboard import dashboard_view, organization_zone
+from apps.accounts.roles import Resource
 from apps.core.errors import FastnError
 from apps.settings import selectors as settings_selectors
 from apps.workflows import selectors as workflow_selectors

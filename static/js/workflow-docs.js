@@ -114,7 +114,7 @@
       drawn = window.FastnFlow.render(canvas, graph, {
         onNodeClick(node) {
           const ed = editor();
-          if (ed && ed.highlight && (!source.value)) ed.highlight(node.line, 1);
+          if (ed && ed.goto && !source.value) ed.goto(node.line, 1);
         },
       });
       canvas.dataset.nodes = String(graph.nodes.length);

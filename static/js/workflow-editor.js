@@ -106,6 +106,7 @@
         cm.goto(line, column);
       },
       clearMark() { root.classList.remove("has-error"); },
+      goto: (line, column) => cm.goto(line, column),
       refresh: updateBytes,
       insert: (text) => cm.insert(text),
       getCode: () => cm.getCode(),

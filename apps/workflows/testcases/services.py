@@ -326,6 +326,7 @@ def test_case_execute(
     ctx = {
         "input": test_case.input,
         "headers": test_case.headers or {},
+        "config": {},
         "customer": _customer_context(customer),
         "execution": {
             "id": None,

@@ -61,7 +61,10 @@ def fill(cursor, rows: int, customers: list[str], now: datetime) -> float:
     detail = json.dumps(
         {
             "request": {"headers": {"authorization": "[REDACTED]", "accept": "application/json"}, "body": None},
-            "response": {"headers": {"content-type": "application/json"}, "body": {"text": '{"id": 1}', "truncated": False}},
+            "response": {
+                "headers": {"content-type": "application/json"},
+                "body": {"text": '{"id": 1}', "truncated": False},
+            },
         }
     ).replace("\\", "\\\\")
     began = time.monotonic()

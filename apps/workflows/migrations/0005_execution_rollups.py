@@ -7,7 +7,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('settings', '0003_auditevent_actor_customer'),
-        ('workflows', '0003_execution_config'),
+        ('workflows', '0004_authoring'),
     ]
 
     operations = [

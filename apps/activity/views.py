@@ -440,7 +440,11 @@ def trace_list(request: HttpRequest) -> HttpResponse:
             problems.append(exc.message)
             page = connectors_selectors.call_trace_page(cursor=None, limit=TRACES_PER_PAGE, filters=filters)
     window = asked["window"] if asked["window"] in PERFORMANCE_WINDOWS else "24h"
-    connectors = connectors_selectors.call_trace_filter_values()["connectors"]
+    performance = _performance(window, None)
+    # Connectors of the organization, and those called in the window (a deleted connector's calls stay).
+    connectors = sorted(
+        set(connectors_selectors.call_trace_filter_values()["connectors"]) | {p["connector"] for p in performance}
+    )
     context = {
         **_page(request, "activity", "traces"),
         "list_url": org_url(request, "traces"),
@@ -459,7 +463,7 @@ def trace_list(request: HttpRequest) -> HttpResponse:
             for key, (label, _, _) in PERFORMANCE_WINDOWS.items()
         ],
         "window": window,
-        "performance": _performance(window, None),
+        "performance": performance,
     }
     return _render(request, "activity/traces.html", context)
 

@@ -34,6 +34,7 @@ org_patterns = [
     path("", include("apps.home.urls")),
     path("integrations/", include(connectors_urls.urlpatterns)),
     path("activity/", include("apps.activity.urls")),
+    path("setup/", include("apps.onboarding.urls")),
     path("settings/billing/", include("apps.billing.urls")),
     path("settings/", include(connectors_urls.settings_urlpatterns)),
     path("settings/", include("apps.settings.urls")),

@@ -1,6 +1,8 @@
 """django-allauth adapters: who may sign up, and what a verified address does.
 
-Sign-up is closed unless ACCOUNT_ALLOW_REGISTRATION is on, except for
+Sign-up is closed unless ACCOUNT_ALLOW_REGISTRATION is on (self-serve: the
+person names an organization, created with them as Owner once their address
+is verified, then the setup assistant starts), except for
 addresses at a domain an organization lists (Settings → General): those may
 sign up, and once the address is verified they join that organization as
 Viewer (auto-approve) or wait for approval. Everyone else joins by invitation.
@@ -38,9 +40,11 @@ class AccountAdapter(DefaultAccountAdapter):
     def confirm_email(self, request, email_address) -> bool:
         confirmed = super().confirm_email(request, email_address)
         if confirmed:
-            from apps.accounts.services import domain_join_for_verified_email
+            from apps.accounts.services import domain_join_for_verified_email, signup_organization_create
 
             domain_join_for_verified_email(user=email_address.user, email=email_address.email)
+            # Self-serve sign-up: the organization asked for, with this person as Owner.
+            signup_organization_create(user=email_address.user)
         return confirmed
 
 

@@ -52,3 +52,39 @@ class AcceptInvitationForm(forms.Form):
         if data.get("password1") != data.get("password2"):
             raise forms.ValidationError("The two passwords differ.")
         return data
+
+
+class SignupOrganizationForm(forms.Form):
+    """The extra field of allauth's sign-up form (ACCOUNT_SIGNUP_FORM_CLASS):
+    the organization to create once the address is verified. Asked only
+    when self-serve sign-up is on (ACCOUNT_ALLOW_REGISTRATION)."""
+
+    organization = forms.CharField(label="Organization name", max_length=200, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        from django.conf import settings
+
+        if getattr(settings, "ACCOUNT_ALLOW_REGISTRATION", False):
+            self.fields["organization"].required = True
+        else:
+            del self.fields["organization"]
+
+    def clean_organization(self) -> str:
+        from apps.core.models import Organization
+        from apps.core.services import organization_slug_for
+
+        name = self.cleaned_data["organization"].strip()
+        if name and (
+            Organization.objects.filter(name__iexact=name).exists()
+            or Organization.objects.filter(slug=organization_slug_for(name)).exists()
+        ):
+            raise forms.ValidationError("An organization with this name exists already: choose another name.")
+        return name
+
+    def signup(self, request, user) -> None:
+        from apps.accounts.services import signup_organization_request
+
+        name = self.cleaned_data.get("organization")
+        if name:
+            signup_organization_request(user=user, name=name)

@@ -185,3 +185,17 @@ class ExternalIdentity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subject}@{self.issuer}"
+
+
+class PendingOrganization(models.Model):
+    """Self-serve sign-up: the organization a new person asked for, created
+    (with them as its Owner) once their e-mail address is verified, so that
+    unverified sign-ups never cost a schema."""
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="pending_organization")
+    name = models.CharField(max_length=200)
+    organization = models.ForeignKey("core.Organization", on_delete=models.SET_NULL, null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} for {self.user}"

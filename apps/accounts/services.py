@@ -630,3 +630,45 @@ def _is_uuid(value: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+# --- Self-serve sign-up ---------------------------------------------------------------------
+
+
+def signup_organization_request(*, user: User, name: str) -> None:
+    """Remember the organization a new person asked for (created at verification)."""
+    from apps.accounts.models import PendingOrganization
+
+    PendingOrganization.objects.update_or_create(user=user, defaults={"name": name[:200]})
+
+
+def signup_organization_create(*, user: User) -> Organization | None:
+    """Create the organization `user` asked for at sign-up, with them as Owner,
+    once their address is verified; None when they asked for none (or it exists).
+
+    Fast: the schema is cloned from the template; the owner's password was
+    hashed at sign-up. The organization is marked for the setup assistant
+    (`options["onboarding"]`, read by the apps that join organization creation)."""
+    from apps.accounts.models import PendingOrganization
+    from apps.core.exceptions import OrganizationExists
+    from apps.core.services import organization_create
+
+    pending = PendingOrganization.objects.filter(user=user, organization__isnull=True).first()
+    if pending is None:
+        return None
+    name = pending.name
+    for attempt in range(5):
+        try:
+            created = organization_create(
+                name=name if attempt == 0 else f"{pending.name} {secrets.token_hex(2)}",
+                owner_email=user.email,
+                options={"onboarding": True, "signup": True},
+            )
+            break
+        except OrganizationExists:
+            continue
+    else:
+        return None
+    pending.organization = created.organization
+    pending.save(update_fields=["organization"])
+    return created.organization

@@ -449,7 +449,7 @@ def trace_list(request: HttpRequest) -> HttpResponse:
         **_page(request, "activity", "traces"),
         "list_url": org_url(request, "traces"),
         "asked": asked,
-        "tabs": [{"value": v, "label": label, "query": _trace_query(asked, tab=v)} for v, label in TRACE_TABS],
+        "outcome_tabs": [{"value": v, "label": label, "query": _trace_query(asked, tab=v)} for v, label in TRACE_TABS],
         "time_ranges": [(value, label) for value, (label, _) in TIME_RANGES.items()],
         "connectors": connectors,
         "actions": connectors_selectors.connector_actions(slug=asked["connector"]) if asked["connector"] else [],
@@ -598,10 +598,12 @@ def alert_list(request: HttpRequest) -> HttpResponse:
         except InvalidInput as exc:
             context = _alerts_context(request, form=request.POST, errors={"message": exc.message, **exc.details})
             return _render(request, "activity/alerts.html", context, status=400)
-        messages.success(request, f"Alert “{rule.name}” created.")
-        context = _alerts_context(request, created={"rule": rule, "secret": secret})
-        return _render(request, "activity/alerts.html", context, status=201)
-    return _render(request, "activity/alerts.html", _alerts_context(request))
+        # Post/redirect/get: a reload must not create the rule twice. The secret
+        # is shown once, on the page the redirect lands on.
+        request.session["alert_created"] = {"name": rule.name, "secret": secret}
+        return redirect("alerts", org_slug=request.organization.slug)
+    created = request.session.pop("alert_created", None)
+    return _render(request, "activity/alerts.html", _alerts_context(request, created=created))
 
 
 @dashboard_view(Resource.WORKFLOWS, "view")

@@ -60,6 +60,7 @@ def organization_create(
     owner_password: str | None = None,
     plan_slug: str = "free",
     timezone_name: str = "UTC",
+    options: dict | None = None,
 ) -> CreatedOrganization:
     """Create an organization with its schema, Owner, environments and keys.
 
@@ -73,7 +74,8 @@ def organization_create(
         raise InvalidOrganizationName.for_field("name", "Give a name of 1 to 200 characters.")
     slug = organization_slug_for(name)
     organization = Organization(schema_name=schema_name_for(slug), name=name, slug=slug, timezone=timezone_name)
-    options = {"plan_slug": plan_slug, "owner_password": owner_password}
+    # `options`: what the caller asks of the apps that join creation (e.g. sign-up's onboarding).
+    options = {**(options or {}), "plan_slug": plan_slug, "owner_password": owner_password}
     lifecycle.organization_prepare(organization, options)
     if Organization.objects.filter(slug=slug).exists() or Organization.objects.filter(name__iexact=name).exists():
         raise OrganizationExists(f"An organization named {name!r} already exists.", details={"slug": slug})

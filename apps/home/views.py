@@ -102,7 +102,12 @@ def _alert_summary() -> dict:
 
 @dashboard_view()
 def home(request: HttpRequest) -> HttpResponse:
+    from apps.onboarding.selectors import onboarding_active
     from apps.settings.selectors import home_summary
+
+    # A new organization (self-serve sign-up) goes through the setup assistant first.
+    if request.principal.can("organization", "edit") and onboarding_active():
+        return redirect("onboarding", org_slug=request.organization.slug)
 
     context = {
         "nav": "home",

@@ -93,8 +93,10 @@ TENANT_APPS = [
     "apps.triggers",
     # The widget, templates and customers' activations (sessions: apps.widgets.shared).
     "apps.widgets",
-    # A page app (apps/README.md: the top layer) with tables of its own: alert rules and their events.
+    # Page apps (apps/README.md: the top layer) with tables of their own:
+    # alert rules and their events; the setup assistant's progress.
     "apps.activity",
+    "apps.onboarding",
 ]
 # Pages that gather several apps (apps/README.md: the top layer); no tables.
 PAGE_APPS = [
@@ -188,7 +190,12 @@ ACCOUNT_CONFIRM_EMAIL_ON_GET = False
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_LOGOUT_ON_GET = False
 ACCOUNT_SESSION_REMEMBER = None
+# Self-serve sign-up: anyone may sign up and gets an organization of their own
+# (after verifying their address) and the setup assistant. Off by default:
+# a self-hosted platform decides who may create organizations; `make run`
+# (fastn.settings.dev) turns it on.
 ACCOUNT_ALLOW_REGISTRATION = env.bool("ACCOUNT_ALLOW_REGISTRATION", default=False)
+ACCOUNT_SIGNUP_FORM_CLASS = "apps.accounts.forms.SignupOrganizationForm"
 ACCOUNT_ADAPTER = "apps.accounts.adapters.AccountAdapter"
 SOCIALACCOUNT_ADAPTER = "apps.accounts.adapters.SocialAccountAdapter"
 # Email addresses that GitHub and Google vouch for count as verified.

@@ -12,3 +12,5 @@ WHITENOISE_AUTOREFRESH = True
 
 # /metrics is open to this machine (no token needed).
 FASTN_METRICS_ALLOWED_NETWORKS = env.list("FASTN_METRICS_ALLOWED_NETWORKS", default=["127.0.0.0/8", "::1/128"])
+# Self-serve sign-up (an organization and its Owner after e-mail verification, then the setup assistant).
+ACCOUNT_ALLOW_REGISTRATION = env.bool("ACCOUNT_ALLOW_REGISTRATION", default=True)

@@ -64,13 +64,13 @@ def test_traces_page_filters_by_tab_connector_and_status_and_opens_a_call(page, 
     rows = page.locator("[data-testid=trace-table] tbody tr")
     assert rows.count() == 1 and "503" in rows.first.inner_text()
 
-    page.fill("[data-testid=trace-filters] input[name=status]", "")
-    page.fill("[data-testid=trace-filters] input[name=min_ms]", "250")
     page.click("[data-testid=trace-filters] nav.tabs >> text=All")
-    page.wait_for_url(re.compile(r".*/activity/traces/\?.*"))
+    page.wait_for_url(re.compile(r".*/activity/traces/\?(?!.*tab=error).*"))
     page.select_option("[data-testid=trace-filters] select[name=connector]", "")
+    page.fill("[data-testid=trace-filters] input[name=status]", "")
+    page.fill("[data-testid=trace-filters] input[name=min_ms]", "200")
     page.click("[data-testid=trace-filters] button[type=submit]")
-    page.wait_for_load_state()
+    page.wait_for_url(re.compile(r".*min_ms=200.*"))
     assert page.locator("[data-testid=trace-table] tbody tr").count() == 4  # 240, 340, 440, 540 ms
 
     page.locator("[data-testid=trace-table] tbody tr a.strong").first.click()

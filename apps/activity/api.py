@@ -116,7 +116,7 @@ class AlertListView(_AlertView):
         description="Answers with `state` (`ok`) and, this once, the `signing_secret` its webhook channels sign "
         'with (`x-fastn-signature: t=<unix>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`). `error_rate` is a '
         "percentage; latencies are milliseconds; `throughput` is per minute over the window.",
-        request=RULE_BODY,
+        request={"application/json": RULE_BODY},
         responses={201: OpenApiTypes.OBJECT},
     )
     def post(self, request):
@@ -129,7 +129,7 @@ class AlertDetailView(_AlertView):
     def get(self, request, rule_id: str):
         return Response(rule_body(self.get_rule(rule_id)))
 
-    @extend_schema(summary="Change an alert rule", request=RULE_BODY, responses=OpenApiTypes.OBJECT)
+    @extend_schema(summary="Change an alert rule", request={"application/json": RULE_BODY}, responses=OpenApiTypes.OBJECT)
     def patch(self, request, rule_id: str):
         rule = services.alert_rule_update(actor=self.principal, rule=self.get_rule(rule_id), data=_data(request))
         return Response(rule_body(rule))
@@ -161,7 +161,7 @@ class AlertMuteView(_AlertView):
 
     @extend_schema(
         summary="Mute an alert rule for a period (0 unmutes); a muted rule keeps its history but sends nothing",
-        request={"type": "object", "properties": {"seconds": {"type": "integer"}}, "required": ["seconds"]},
+        request={"application/json": {"type": "object", "properties": {"seconds": {"type": "integer"}}}},
         responses=OpenApiTypes.OBJECT,
     )
     def post(self, request, rule_id: str):

@@ -142,4 +142,4 @@ def _step_context(request: HttpRequest, state, step: int) -> dict:
 @dashboard_view(Resource.ORGANIZATION, "edit")
 def reset(request: HttpRequest) -> HttpResponse:
     services.onboarding_reset(actor=request.principal)
-    return redirect("onboarding")
+    return redirect("onboarding", org_slug=request.organization.slug)

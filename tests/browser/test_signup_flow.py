@@ -10,7 +10,14 @@ from django.core import mail
 pytestmark = [pytest.mark.browser]
 
 
-def test_a_new_team_signs_up_and_walks_the_setup_assistant(page, web_server, settings, httpserver, django_db_blocker):
+@pytest.fixture
+def committed(django_db_setup, django_db_blocker):
+    """The server thread and this test share committed data (as `live_org` does)."""
+    with django_db_blocker.unblock():
+        yield
+
+
+def test_a_new_team_signs_up_and_walks_the_setup_assistant(page, web_server, settings, httpserver, committed):
     settings.ACCOUNT_ALLOW_REGISTRATION = True
     settings.ACCOUNT_EMAIL_VERIFICATION = "mandatory"
     settings.FASTN_ALLOW_PRIVATE_NETWORK = True
@@ -68,9 +75,9 @@ def test_a_new_team_signs_up_and_walks_the_setup_assistant(page, web_server, set
     assert "Stripe" in connectors and "Slack" in connectors
     page.screenshot(path="/tmp/fastn-screenshots/setup-done-home.png", full_page=True)
 
-    with django_db_blocker.unblock():
-        from apps.core.models import Organization
-        from apps.core.services import organization_delete
+    from apps.accounts.models import User
+    from apps.core.models import Organization
+    from apps.core.services import organization_delete
 
-        organization = Organization.objects.get(name=name)
-        organization_delete(organization=organization)
+    organization_delete(organization=Organization.objects.get(name=name))
+    User.objects.filter(email=email).delete()

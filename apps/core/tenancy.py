@@ -26,6 +26,7 @@ from apps.core.models import Domain, Organization
 
 ACCOUNT_HEADER = "HTTP_X_FASTN_ACCOUNT_ID"
 DASHBOARD_PREFIX = "/o/"
+HOOKS_PREFIX = "/hooks/"
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,26 @@ def organization_by_account_id(value: str) -> Organization | None:
 def organization_forget(organization: Organization) -> None:
     """Drop a changed organization from this process's cache."""
     _by_account.pop(organization.account_id, None)
+    _by_id.pop(organization.pk, None)
+
+
+# organization id → (expiry, organization), for webhooks (the route names the id).
+_by_id: dict[int, tuple[float, Organization]] = {}
+
+
+def organization_by_id(pk: int) -> Organization | None:
+    """A live organization by primary key, kept like the account-id cache."""
+    ttl = settings.FASTN_TENANT_CACHE_SECONDS
+    if ttl > 0:
+        cached = _by_id.get(pk)
+        if cached is not None and cached[0] > time.monotonic():
+            return cached[1]
+    organization = _live(Organization.objects).filter(pk=pk).first()
+    if organization is not None and ttl > 0:
+        if len(_by_id) >= _CACHE_LIMIT:
+            _by_id.clear()
+        _by_id[pk] = (time.monotonic() + ttl, organization)
+    return organization
 
 
 def organization_by_slug(slug: str) -> Organization | None:
@@ -90,6 +111,10 @@ def tenant_for_request(path: str, meta: dict) -> Resolution:
             return Resolution(None, "none")
         org = organization_by_slug(slug)
         return Resolution(org, "path", "" if org else "unknown_organization")
+
+    if path.startswith(HOOKS_PREFIX):
+        # A hook's token names its organization (apps.triggers.hooks): no lookup here.
+        return Resolution(None, "none")
 
     header = meta.get(ACCOUNT_HEADER)
     if header:

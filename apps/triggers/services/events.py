@@ -117,25 +117,31 @@ def event_find_duplicate(*, trigger: Trigger, dedup_key: str) -> Event | None:
     return Event.objects.filter(trigger=trigger, dedup_key=dedup_key[:MAX_DEDUP_KEY]).first()
 
 
-def _event_row(incoming: Incoming, **fields: Any) -> Event:
+def _event_values(incoming: Incoming) -> dict[str, Any]:
+    """An incoming event's columns (by attribute name), without a model instance."""
     trigger = incoming.trigger
     payload = incoming.payload
-    return Event(
-        trigger=trigger,
-        workflow_slug=trigger.workflow.slug if trigger else "",
-        environment=trigger.environment if trigger else "",
-        type=incoming.type,
-        source=incoming.source[:80],
-        event_type=(incoming.event_type or "")[:200],
-        payload=jsonb_safe(payload),
-        payload_bytes=payload_size(payload),
-        headers=incoming.headers or {},
-        source_ip=incoming.source_ip,
-        dedup_key=(incoming.dedup_key or "")[:MAX_DEDUP_KEY],
-        customer=incoming.customer,
-        customer_external_id=incoming.customer.external_id if incoming.customer else "",
-        **fields,
-    )
+    return {
+        "trigger_id": trigger.pk if trigger else None,
+        "workflow_slug": trigger.workflow.slug if trigger else "",
+        "environment": trigger.environment if trigger else "",
+        "type": incoming.type,
+        "source": incoming.source[:80],
+        "event_type": (incoming.event_type or "")[:200],
+        "payload": jsonb_safe(payload),
+        "payload_bytes": payload_size(payload),
+        "headers": incoming.headers or {},
+        "source_ip": incoming.source_ip,
+        "dedup_key": (incoming.dedup_key or "")[:MAX_DEDUP_KEY],
+        "customer_id": incoming.customer.pk if incoming.customer else None,
+        "customer_external_id": incoming.customer.external_id if incoming.customer else "",
+    }
+
+
+def _event_row(incoming: Incoming, **fields: Any) -> Event:
+    values = _event_values(incoming)
+    del values["trigger_id"], values["customer_id"]
+    return Event(trigger=incoming.trigger, customer=incoming.customer, **values, **fields)
 
 
 def event_record(*, incoming: Incoming, event_id: Any = None) -> Event:
@@ -266,7 +272,86 @@ def event_remember_response(*, event: Event, status_code: int, body: dict) -> No
     )
 
 
-def event_accept(*, incoming: Incoming) -> tuple[Event, Dispatched | None, bool]:
+@dataclass
+class InstantAnswer:
+    """What an Instant webhook run made in this process answers (status, body)."""
+
+    status: int
+    body: dict
+
+
+def event_accept_instant(*, incoming: Incoming, max_wait_s: float) -> tuple[InstantAnswer | None, bool]:
+    """Accept an event of an Instant workflow and run it in this process
+    (apps.workflows.inline): the event is written with its finished execution,
+    before the sender hears back. Returns (answer, counted): answer None when
+    this path does not apply (a dedup key, not Instant, no free slot, or a
+    refusal that `event_accept` records the usual way), and whether the
+    `events` quota was counted already.
+    """
+    from apps.billing.exceptions import QuotaExceeded
+    from apps.billing.services import quota_consume
+    from apps.workflows import inline
+    from apps.workflows.selectors import deployed_version
+    from apps.workflows.services import RunRequest, execution_run_inline
+
+    trigger = incoming.trigger
+    if (
+        trigger is None
+        or incoming.dedup_key
+        or incoming.type == Event.Type.APP_EVENT  # its input is built from the event row: the usual path
+        or trigger.workflow.tier != "instant"
+        or not trigger.workflow.enabled
+    ):
+        return None, False
+    if settings.FASTN_INSTANT_INLINE_SLOTS <= 0 or inline.slots.busy >= settings.FASTN_INSTANT_INLINE_SLOTS:
+        return None, False
+    version = deployed_version(workflow_id=trigger.workflow_id, environment_slug=trigger.environment)
+    if version is None or version.config.get("tier") != "instant":
+        return None, False
+    try:
+        quota_consume(
+            organization=current_organization(),
+            meter="events",
+            customer_external_id=incoming.customer.external_id if incoming.customer else None,
+        )
+    except QuotaExceeded:
+        return None, False  # event_accept counts again (a block counts nothing) and records the refusal
+    event = {**_event_values(incoming), "id": inline.new_id()}
+    request = RunRequest(
+        workflow=trigger.workflow,
+        environment_slug=trigger.environment,
+        input=event["payload"],
+        headers=event["headers"],
+        customer=incoming.customer,
+        triggered_by=TRIGGERED_BY[incoming.type],
+        event_id=event["id"],
+        version=version,
+    )
+    try:
+        ran = execution_run_inline(actor=None, request=request, event=event, max_wait_s=max_wait_s)
+    except FastnError:
+        return None, True
+    if ran is None:
+        return None, True
+    outcome = ran.outcome
+    body: dict[str, Any] = {"event_id": str(event["id"]), "execution_id": str(ran.execution_id)}
+    if outcome is None:
+        body["status"] = "running"
+        status_code = 202
+    elif "body" in outcome:
+        return InstantAnswer(200, outcome["body"]), True  # stored with the event already
+    else:
+        status_code = 200
+        body.update(status=outcome["status"], output=outcome.get("output"), duration_ms=outcome.get("duration_ms"))
+        if outcome["status"] != "completed":
+            body["error"] = outcome.get("error")
+    Event.objects.filter(pk=event["id"], response_status__isnull=True).update(
+        response_status=status_code, response_body=jsonb_safe(body)
+    )
+    return InstantAnswer(status_code, body), True
+
+
+def event_accept(*, incoming: Incoming, quota_counted: bool = False) -> tuple[Event, Dispatched | None, bool]:
     """Accept one incoming event: count it against the `events` quota, then
     commit the event together with its execution, then queue the execution.
     Returns (event, dispatched, duplicate).
@@ -293,11 +378,12 @@ def event_accept(*, incoming: Incoming) -> tuple[Event, Dispatched | None, bool]
         if existing is not None:
             return existing, None, True
     try:
-        quota_consume(
-            organization=current_organization(),
-            meter="events",
-            customer_external_id=incoming.customer.external_id if incoming.customer else None,
-        )
+        if not quota_counted:
+            quota_consume(
+                organization=current_organization(),
+                meter="events",
+                customer_external_id=incoming.customer.external_id if incoming.customer else None,
+            )
     except QuotaExceeded as exc:
         try:
             event = event_record(incoming=incoming)  # recorded, then rejected with the sender's answer

@@ -271,9 +271,11 @@ def n8n_run(concs: list[int], dur: str, warmup: str) -> list[Row]:
 # --- Fastn as `make run` starts it ------------------------------------------------------------------
 
 
-def venv_python() -> str:
-    candidate = ROOT / ".venv" / "bin" / "python"
-    return str(candidate) if candidate.exists() else sys.executable
+def venv_python(root: Path = ROOT) -> str:
+    for candidate in (root / ".venv" / "bin" / "python", ROOT / ".venv" / "bin" / "python"):
+        if candidate.exists():
+            return str(candidate)
+    return sys.executable
 
 
 def dotenv() -> dict[str, str]:
@@ -328,14 +330,20 @@ with organization_context(org):
 
 
 class FastnStack:
-    def __init__(self, env: dict[str, str]) -> None:
+    def __init__(self, env: dict[str, str], root: Path = ROOT) -> None:
         self.env = env
+        self.root = root
         self.process: subprocess.Popen | None = None
         self.log = Path("/tmp/fastn-side-by-side-stack.log")
 
     def manage(self, *args: str) -> str:
         return subprocess.run(
-            [venv_python(), "manage.py", *args], cwd=ROOT, env=self.env, check=True, capture_output=True, text=True
+            [venv_python(self.root), "manage.py", *args],
+            cwd=self.root,
+            env=self.env,
+            check=True,
+            capture_output=True,
+            text=True,
         ).stdout
 
     def prepare(self) -> dict:
@@ -343,8 +351,8 @@ class FastnStack:
         self.manage("migrate", "--noinput", "-v", "0")
         self.manage("ensure_demo")
         done = subprocess.run(
-            [venv_python(), "-c", PREPARE, ORG_SLUG, SLUG, CODE],
-            cwd=ROOT,
+            [venv_python(self.root), "-c", PREPARE, ORG_SLUG, SLUG, CODE],
+            cwd=self.root,
             env=self.env,
             capture_output=True,
             text=True,
@@ -354,16 +362,16 @@ class FastnStack:
         return json.loads(done.stdout.strip().splitlines()[-1])
 
     def start(self) -> int:
-        venv_bin = ROOT / ".venv" / "bin"
+        venv_bin = Path(venv_python(self.root)).parent
         env = {**self.env, "PATH": f"{venv_bin}:{self.env.get('PATH', '')}"}
         # As the Makefile's `run` target: the supervisor when the checkout has it, else honcho.
-        if (ROOT / "fastn" / "stack.py").exists():
-            command = [venv_python(), "-m", "fastn.stack", "run"]
+        if (self.root / "fastn" / "stack.py").exists():
+            command = [venv_python(self.root), "-m", "fastn.stack", "run"]
         else:
             command = [str(venv_bin / "honcho"), "start", "-f", "Procfile"]
         self.process = subprocess.Popen(
             command,
-            cwd=ROOT,
+            cwd=self.root,
             env=env,
             stdout=self.log.open("w"),
             stderr=subprocess.STDOUT,
@@ -414,12 +422,14 @@ def wait_ready(url: str, headers: dict[str, str] | None, seconds: float) -> bool
     return False
 
 
-def fastn_run(concs: list[int], dur: str, warmup: str, settle: float) -> tuple[list[Row], dict]:
+def fastn_run(
+    concs: list[int], dur: str, warmup: str, settle: float, root: Path = ROOT, label: str = "Fastn"
+) -> tuple[list[Row], dict]:
     env = {**os.environ, **{k: v for k, v in dotenv().items() if k not in os.environ}}
     env.setdefault("LOG_LEVEL", "WARNING")
     bind = env.get("FASTN_BIND", "127.0.0.1:8000")
     base = f"http://{bind}"
-    stack = FastnStack(env)
+    stack = FastnStack(env, root)
     info: dict = {}
     rows: list[Row] = []
     try:
@@ -437,14 +447,14 @@ def fastn_run(concs: list[int], dur: str, warmup: str, settle: float) -> tuple[l
         time.sleep(settle)
         info["idle_mb"] = tree_rss_mb(root)
         info["idle_processes"] = tree_listing(root)
-        log(f"Fastn idle: {info['idle_mb']:.0f} MB in {len(info['idle_processes'])} processes")
+        log(f"{label} idle: {info['idle_mb']:.0f} MB in {len(info['idle_processes'])} processes")
         post_lua, run_lua = wrk_script(), wrk_script(api_headers)
         wrk(hook, 10, warmup, post_lua)
         for conc in concs:
-            rows.append(load_row("Fastn webhook", hook, conc, dur, post_lua, root))
+            rows.append(load_row(f"{label} webhook", hook, conc, dur, post_lua, root))
         wrk(run_url, 10, warmup, run_lua)
         for conc in concs:
-            rows.append(load_row("Fastn POST /run", run_url, conc, dur, run_lua, root))
+            rows.append(load_row(f"{label} POST /run", run_url, conc, dur, run_lua, root))
         info["loaded_processes"] = tree_listing(root)
     finally:
         stack.stop()
@@ -499,6 +509,12 @@ def main() -> int:
     parser.add_argument("--warmup", default="10s")
     parser.add_argument("--settle", type=float, default=5.0, help="seconds idle before the idle memory reading")
     parser.add_argument("--record", metavar="LABEL", help="append the table to bench/RESULTS.md under this label")
+    parser.add_argument(
+        "--before",
+        metavar="CHECKOUT",
+        type=Path,
+        help="also run Fastn from another checkout (e.g. `git archive <commit>` unpacked), same database and port",
+    )
     args = parser.parse_args()
     concs = [int(c) for c in args.concs.split()]
     if shutil.which("wrk") is None and not args.install_n8n:
@@ -514,6 +530,12 @@ def main() -> int:
         else:
             log("n8n is not installed in PEER_DIR: rerun with --install-n8n, or --skip-n8n")
     info: dict = {}
+    before_info: dict = {}
+    if args.before:
+        before_rows, before_info = fastn_run(
+            concs, args.dur, args.warmup, args.settle, root=args.before.resolve(), label="Fastn before"
+        )
+        rows += before_rows
     if not args.skip_fastn:
         fastn_rows, info = fastn_run(concs, args.dur, args.warmup, args.settle)
         rows += fastn_rows
@@ -523,6 +545,9 @@ def main() -> int:
         f"wrk {args.dur} per row after a {args.warmup} warm-up at c=10"
     )
     lines = [head, "", *table(rows), "", *ratios(rows)]
+    if before_info:
+        count = len(before_info["idle_processes"])
+        lines += ["", f"Fastn before: idle {before_info['idle_mb']:.0f} MB in {count} processes."]
     if info:
         lines += [
             "",

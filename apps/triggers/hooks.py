@@ -207,15 +207,12 @@ def trigger_hook(request: HttpRequest, token: str) -> JsonResponse:
         return _json_error(exc)
 
 
-def _trigger_hook(request: HttpRequest, route: HookRoute) -> JsonResponse:
+def _trigger_hook(request: HttpRequest, route: Route) -> JsonResponse:
+    from apps.triggers.selectors import webhook_target
     from apps.workflows import runner
     from apps.workflows.tiers import TIERS
 
-    trigger = (
-        Trigger.objects.select_related("workflow", "customer")
-        .filter(pk=route.target_id, type=Trigger.Type.WEBHOOK)
-        .first()
-    )
+    trigger, version = webhook_target(trigger_id=route.target_id)
     if trigger is None:
         # The trigger went with its workflow (a cascade): its route goes too.
         HookRoute.objects.filter(pk=route.pk).delete()
@@ -237,6 +234,7 @@ def _trigger_hook(request: HttpRequest, route: HookRoute) -> JsonResponse:
         source_ip=ip,
         dedup_key=_dedup_key(trigger, all_headers, payload),
         customer=trigger.customer,
+        version=version,
     )
     # Instant: run here when this process has room (apps.workflows.inline).
     answer, counted = event_accept_instant(incoming=incoming, max_wait_s=settings.FASTN_HOOK_INSTANT_WAIT_SECONDS)

@@ -105,6 +105,9 @@ class Incoming:
     event_type: str = ""
     dedup_key: str = ""
     customer: Customer | None = None
+    # The version deployed to the trigger's environment, when the caller read it
+    # with the trigger (one query less); None: looked up when needed.
+    version: Any = None
 
 
 def payload_size(value: Any) -> int:
@@ -305,7 +308,9 @@ def event_accept_instant(*, incoming: Incoming, max_wait_s: float) -> tuple[Inst
         return None, False
     if settings.FASTN_INSTANT_INLINE_SLOTS <= 0 or inline.slots.busy >= settings.FASTN_INSTANT_INLINE_SLOTS:
         return None, False
-    version = deployed_version(workflow_id=trigger.workflow_id, environment_slug=trigger.environment)
+    version = incoming.version or deployed_version(
+        workflow_id=trigger.workflow_id, environment_slug=trigger.environment
+    )
     if version is None or version.config.get("tier") != "instant":
         return None, False
     try:

@@ -481,7 +481,7 @@ def ratios(rows: list[Row]) -> list[str]:
     by = {(row.target, row.conc): row for row in rows}
     lines = []
     n1, n10 = by.get(("n8n webhook", 1)), by.get(("n8n webhook", 10))
-    for target in ("Fastn webhook", "Fastn POST /run"):
+    for target in ("Fastn before webhook", "Fastn before POST /run", "Fastn webhook", "Fastn POST /run"):
         f1, f10 = by.get((target, 1)), by.get((target, 10))
         if n1 and f1 and n1.p50:
             lines.append(f"- {target}: c=1 p50 {f1.p50:.1f} ms = {f1.p50 / n1.p50:.2f} × n8n's {n1.p50:.1f} ms")
@@ -490,7 +490,9 @@ def ratios(rows: list[Row]) -> list[str]:
                 f"- {target}: c=10 {f10.rps:.0f} req/s = {f10.rps / n10.rps:.2f} × n8n's {n10.rps:.0f}; "
                 f"p99 {f10.p99:.1f} ms vs n8n's p50 {n10.p50:.1f} ms"
             )
-    fastn_mem = max((row.rss_max for row in rows if row.target.startswith("Fastn")), default=0)
+    fastn_mem = max(
+        (row.rss_max for row in rows if row.target.startswith("Fastn ") and "before" not in row.target), default=0
+    )
     n8n_mem = max((row.rss_max for row in rows if row.target.startswith("n8n")), default=0)
     if fastn_mem and n8n_mem:
         lines.append(

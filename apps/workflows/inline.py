@@ -40,6 +40,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -209,12 +210,23 @@ def record_running(run: InlineRun) -> bool:
         if run.state != PENDING:
             return False
         connection.set_tenant(run.organization)
-        insert_many(run.running_rows(timezone.now()))
+        now = timezone.now()
+        insert_many(run.running_rows(now))
+        _watch(now, event=run.event is not None)
         run.state = RECORDED
     # Past the tier's hard limit a stuck run stops beating and the reaper takes it.
     hard_limit = settings.CELERY_QUEUE_TIME_LIMITS["instant"]["hard"]
     runner._beater.add(run.organization, run.execution_id, hard_limit)
     return True
+
+
+def _watch(now, *, event: bool) -> None:
+    """A run recorded unfinished: the reaper (and for an event, the relay) must look at it."""
+    from apps.core.ticks import tick_mark
+
+    tick_mark(kind="reap", at=now + runner.heartbeat_grace())
+    if event:
+        tick_mark(kind="relay", at=now + timedelta(seconds=settings.FASTN_TRIGGERS_RELAY_GRACE_SECONDS))
 
 
 @dataclass
@@ -265,7 +277,9 @@ def execute(
         outcome = _insert_finished(run, result, secrets, started_at)
         return InlineOutcome(run.execution_id, event_id, outcome)
     if not recorded:
-        insert_many(run.running_rows(timezone.now()))
+        now = timezone.now()
+        insert_many(run.running_rows(now))
+        _watch(now, event=event is not None)
     claim = runner.Claim(
         run.execution_id,
         1,

@@ -448,6 +448,27 @@ def executions_reap(*, now=None) -> dict[str, int]:
     return counts
 
 
+REAP_NEXT_SQL = """
+SELECT min(CASE WHEN status = 'running' THEN heartbeat_at + %(lost)s
+                ELSE COALESCE(next_attempt_at, created_at) + %(requeue)s END)
+  FROM workflows_execution WHERE status IN ('queued', 'running')
+"""
+
+
+def reap_next_due(now=None):
+    """When the reaper next has something to look at here: the earliest time an
+    unfinished execution could be lost or stranded (None: nothing unfinished)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            REAP_NEXT_SQL,
+            {
+                "lost": heartbeat_grace(),
+                "requeue": timedelta(seconds=getattr(settings, "FASTN_EXECUTION_REQUEUE_AFTER_SECONDS", 60)),
+            },
+        )
+        return cursor.fetchone()[0]
+
+
 def _recover_lost(execution: Execution, *, now, stale) -> int:
     error = {
         "message": "The worker running this execution was lost (killed or crashed).",

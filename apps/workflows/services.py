@@ -390,12 +390,14 @@ def execution_start(*, actor: Principal | None, request: RunRequest) -> StartedE
         # One INSERT (in autocommit unless the caller holds a transaction; the
         # queueing waits for its commit either way).
         execution = Execution.objects.create(**fields)
+        _reaper_watch(execution)
         if request.enqueue:
             transaction.on_commit(lambda: _enqueue_after_commit(execution))
         return StartedExecution(execution, enqueued=request.enqueue and getattr(execution, "_enqueued", True))
     try:
         with transaction.atomic():
             execution = Execution.objects.create(**fields)
+            _reaper_watch(execution)
             # A concurrent request with the same key waits on the unique
             # index here, then fails: it answers with this execution.
             IdempotencyRecord.objects.create(
@@ -499,6 +501,16 @@ def execution_run_inline(
             retry_policy=config.get("retry_policy"),
             max_wait_s=max_wait_s,
         )
+
+
+def _reaper_watch(execution: Execution) -> None:
+    """The reaper looks at this organization once the execution could be stranded (apps.core.ticks)."""
+    from django.conf import settings
+
+    from apps.core.ticks import tick_mark
+
+    requeue_after = timedelta(seconds=settings.FASTN_EXECUTION_REQUEUE_AFTER_SECONDS)
+    tick_mark(kind="reap", at=execution.created_at + requeue_after)
 
 
 def _execution_fields(workflow: Workflow, version: WorkflowVersion, config: dict, retry: dict, request: RunRequest):

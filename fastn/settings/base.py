@@ -410,6 +410,9 @@ FASTN_PUBLIC_URL = env("FASTN_PUBLIC_URL", default="http://127.0.0.1:8000")
 # Workflow sandbox and executions.
 FASTN_SANDBOX_MEMORY_BYTES = env.int("FASTN_SANDBOX_MEMORY_BYTES", default=128 * 1024 * 1024)
 FASTN_EXECUTION_RETENTION_DAYS = env.int("FASTN_EXECUTION_RETENTION_DAYS", default=30)
+# A filter combination without an index of its own reads at most this many
+# index entries per page of the executions list (apps.workflows.selectors.execution_page).
+FASTN_EXECUTION_LIST_SCAN_ROWS = env.int("FASTN_EXECUTION_LIST_SCAN_ROWS", default=5000)
 # A running execution whose heartbeat is older than this lost its worker.
 FASTN_EXECUTION_LOST_AFTER_SECONDS = env.int("FASTN_EXECUTION_LOST_AFTER_SECONDS", default=30)
 # A queued execution not picked up after this long is queued again.

@@ -155,7 +155,15 @@ def event_record(*, incoming: Incoming, event_id: Any = None) -> Event:
         event.id = event_id
     with transaction.atomic():
         event.save(force_insert=True)
+        _relay_watch(event)
     return event
+
+
+def _relay_watch(event: Event) -> None:
+    """The relay looks at this organization once the event could be stranded (apps.core.ticks)."""
+    from apps.core.ticks import tick_mark
+
+    tick_mark(kind="relay", at=event.received_at + timedelta(seconds=settings.FASTN_TRIGGERS_RELAY_GRACE_SECONDS))
 
 
 def event_input(event: Event) -> Any:
@@ -415,6 +423,7 @@ def event_accept(*, incoming: Incoming, quota_counted: bool = False) -> tuple[Ev
             execution = started.execution
             event.execution_id, event.execution_status = execution.id, execution.status
             event.save(force_insert=True)
+            _relay_watch(event)
     except IntegrityError:
         duplicate = event_find_duplicate(trigger=trigger, dedup_key=incoming.dedup_key)
         if duplicate is None:
@@ -438,6 +447,8 @@ SETTLED_BY_EXECUTION = {
     Execution.Status.TIMEOUT: Event.Status.FAILED,
 }
 RELAY_BATCH = 500
+# How often beat runs the relay (settings.CELERY_BEAT_SCHEDULE).
+RELAY_INTERVAL_SECONDS = 5
 
 
 def events_relay(*, now=None) -> dict[str, int]:
@@ -479,6 +490,23 @@ def events_relay(*, now=None) -> dict[str, int]:
 
     counts["settled"] = events_settle(now=now)
     return counts
+
+
+def relay_next_due(now=None):
+    """When the relay next has something to do here (None: every event is settled):
+    a received or queued event once it is older than the grace period; a
+    dispatched one at the next relay run, to settle it when its execution ends."""
+    now = now or timezone.now()
+    grace = timedelta(seconds=settings.FASTN_TRIGGERS_RELAY_GRACE_SECONDS)
+    if Event.objects.filter(status=Event.Status.DISPATCHED).exists():
+        return now + timedelta(seconds=RELAY_INTERVAL_SECONDS)
+    oldest = (
+        Event.objects.filter(status__in=[Event.Status.RECEIVED, Event.Status.QUEUED])
+        .order_by("received_at")
+        .values_list("received_at", flat=True)
+        .first()
+    )
+    return oldest + grace if oldest is not None else None
 
 
 def _execution_states(ids: list) -> dict:

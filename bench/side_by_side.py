@@ -325,7 +325,14 @@ with organization_context(org):
     else:
         trigger = trigger_rotate_token(actor=system, trigger=trigger)
     hook_path = trigger_url(trigger).split("/hooks/", 1)[1]
-    print(json.dumps({"account_id": str(org.account_id), "key": key, "hook_path": hook_path}))
+    if not Workflow.objects.filter(slug=slug + "-standard").exists():
+        standard = services.workflow_create(
+            actor=system, name=slug + "-standard", slug=slug + "-standard", code=code, tier="standard"
+        )
+        services.workflow_publish(actor=system, workflow=standard)
+        services.workflow_deploy(actor=system, workflow=standard, version_number=1, environment_slug="production")
+    out = {"account_id": str(org.account_id), "key": key, "hook_path": hook_path, "schema": org.schema_name}
+    print(json.dumps(out))
 """
 
 
@@ -423,7 +430,13 @@ def wait_ready(url: str, headers: dict[str, str] | None, seconds: float) -> bool
 
 
 def fastn_run(
-    concs: list[int], dur: str, warmup: str, settle: float, root: Path = ROOT, label: str = "Fastn"
+    concs: list[int],
+    dur: str,
+    warmup: str,
+    settle: float,
+    root: Path = ROOT,
+    label: str = "Fastn",
+    standard_dur: str = "",
 ) -> tuple[list[Row], dict]:
     env = {**os.environ, **{k: v for k, v in dotenv().items() if k not in os.environ}}
     env.setdefault("LOG_LEVEL", "WARNING")
@@ -456,9 +469,48 @@ def fastn_run(
         for conc in concs:
             rows.append(load_row(f"{label} POST /run", run_url, conc, dur, run_lua, root))
         info["loaded_processes"] = tree_listing(root)
+        if standard_dur:
+            info["standard"] = standard_throughput(
+                env, target, f"{base}/api/v1/workflows/{SLUG}-standard/run", wrk_script(api_headers), standard_dur
+            )
+            info["standard"]["label"] = label
     finally:
         stack.stop()
     return rows, info
+
+
+def standard_throughput(env: dict, target: dict, url: str, script: Path, dur: str, conc: int = 20) -> dict:
+    """Standard runs through the API for `dur` at `conc`: accepted per second, and
+    executions per second from the first request until every one has completed."""
+    import psycopg
+
+    table = f'"{target["schema"]}".workflows_execution'
+    with psycopg.connect(env["DATABASE_URL"], autocommit=True) as conn:
+        started = conn.execute("SELECT now()").fetchone()[0]
+        result = wrk(url, conc, dur, script)
+        deadline = time.monotonic() + 600
+        while True:
+            total, unfinished, completed, last = conn.execute(
+                f"SELECT count(*), count(*) FILTER (WHERE status IN ('queued', 'running')), "  # noqa: S608
+                f"count(*) FILTER (WHERE status = 'completed'), max(finished_at) FROM {table} "
+                f"WHERE workflow_slug = %s AND created_at >= %s",
+                [SLUG + "-standard", started],
+            ).fetchone()
+            if unfinished == 0 or time.monotonic() > deadline:
+                break
+            time.sleep(1)
+    seconds = (last - started).total_seconds() if last else 0
+    figures = {
+        "accepted_per_s": result.get("rps", 0.0),
+        "executions": total,
+        "completed": completed,
+        "unfinished": unfinished,
+        "seconds": seconds,
+        "per_s": completed / seconds if seconds else 0.0,
+        "load": loadavg(),
+    }
+    log(f"Standard through /run: {figures}")
+    return figures
 
 
 # --- report ------------------------------------------------------------------------------------------
@@ -509,6 +561,9 @@ def main() -> int:
     parser.add_argument("--concs", default="1 10")
     parser.add_argument("--dur", default="30s")
     parser.add_argument("--warmup", default="10s")
+    parser.add_argument(
+        "--standard", default="20s", help="Standard runs through /run at c=20 for this long ('' to skip)"
+    )
     parser.add_argument("--settle", type=float, default=5.0, help="seconds idle before the idle memory reading")
     parser.add_argument("--record", metavar="LABEL", help="append the table to bench/RESULTS.md under this label")
     parser.add_argument(
@@ -535,11 +590,17 @@ def main() -> int:
     before_info: dict = {}
     if args.before:
         before_rows, before_info = fastn_run(
-            concs, args.dur, args.warmup, args.settle, root=args.before.resolve(), label="Fastn before"
+            concs,
+            args.dur,
+            args.warmup,
+            args.settle,
+            root=args.before.resolve(),
+            label="Fastn before",
+            standard_dur=args.standard,
         )
         rows += before_rows
     if not args.skip_fastn:
-        fastn_rows, info = fastn_run(concs, args.dur, args.warmup, args.settle)
+        fastn_rows, info = fastn_run(concs, args.dur, args.warmup, args.settle, standard_dur=args.standard)
         rows += fastn_rows
     head = (
         f"{started:%Y-%m-%d %H:%M} UTC, {platform.machine()}, {os.cpu_count()} CPUs, "
@@ -547,6 +608,17 @@ def main() -> int:
         f"wrk {args.dur} per row after a {args.warmup} warm-up at c=10"
     )
     lines = [head, "", *table(rows), "", *ratios(rows)]
+    for each in (before_info, info):
+        figures = each.get("standard") if each else None
+        if figures:
+            lines += [
+                "",
+                f"{figures['label']}, Standard through POST /run (wrk c=20): "
+                f"{figures['accepted_per_s']:.0f} accepted/s; "
+                f"{figures['completed']} of {figures['executions']} completed "
+                f"{figures['seconds']:.1f} s after the first request: {figures['per_s']:.0f} executions/s "
+                f"(load {figures['load']}).",
+            ]
     if before_info:
         count = len(before_info["idle_processes"])
         lines += ["", f"Fastn before: idle {before_info['idle_mb']:.0f} MB in {count} processes."]

@@ -443,7 +443,9 @@ def celery_workers(django_db_setup, django_db_blocker):
         )
     from fastn.celery import app
 
-    deadline = time.monotonic() + 30
+    # Three workers with two children each start in seconds on a quiet machine;
+    # a busy one (CI beside other work) can take much longer.
+    deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         replies = app.control.inspect(timeout=0.5).active_queues() or {}
         served = {q["name"] for queues in replies.values() for q in queues}
@@ -453,7 +455,7 @@ def celery_workers(django_db_setup, django_db_blocker):
     else:
         for proc in procs:
             proc.kill()
-        raise RuntimeError("Celery workers did not come up within 30 s")
+        raise RuntimeError("Celery workers did not come up within 90 s")
     yield procs
     for proc in procs:
         proc.terminate()

@@ -296,6 +296,7 @@ def execute(
         execution["headers"],
         execution["version_number"],
         started_at,
+        run.worker,
     )
     try:
         outcome = runner.execution_record(claim=claim, result=result, secrets=secrets, retry_policy=retry_policy)

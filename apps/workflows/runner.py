@@ -107,6 +107,13 @@ class Claim:
     headers: dict
     version_number: int
     started_at: Any
+    # Who runs it (the attempt rows say so): this worker process, unless set
+    # (an Instant run in a web process, apps.workflows.inline).
+    worker: str = ""
+
+    @property
+    def runner_name(self) -> str:
+        return self.worker or worker_name()
 
 
 def _decode(value: Any) -> Any:
@@ -317,7 +324,7 @@ def execution_record(
                 finished_at=now,
                 duration_ms=result.duration_ms,
                 error=jsonb_safe(error),
-                worker=worker_name(),
+                worker=claim.runner_name,
             )
             delay_ms = retry_delay_ms(policy, claim.attempt)
             Execution.objects.filter(
@@ -378,7 +385,7 @@ def _finish(*, claim: Claim, result: RunResult, now, status: str, stored_input, 
         "duration": result.duration_ms,
         "attempt": claim.attempt,
         "started": claim.started_at,
-        "worker": worker_name(),
+        "worker": claim.runner_name,
         "input": Jsonb(jsonb_safe(stored_input)),
     }
     sql = FINISH_SQL.format(input_clause=", input = %(input)s" if input_changed else "")

@@ -292,7 +292,8 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # the tier's hard limit so the reaper takes over — or prefork children
 # (FASTN_WORKER_POOL=prefork) where a process per run is wanted; each task
 # then carries its tier's time limits. Sizes: fastn/sizing.py.
-CELERY_WORKER_POOL = sizing.worker_pool()
+# The pool is chosen on the command line (the Procfile's `--pool`): a
+# configured worker_pool would override even an explicit `--pool prefork`.
 CELERY_WORKER_CONCURRENCY = sizing.worker_concurrency()
 # Celery beat as a thread of that worker (no process of its own). Turn it off
 # when running several workers, and run `celery -A fastn beat` once instead.

@@ -296,7 +296,8 @@ def execute(
         execution["headers"],
         execution["version_number"],
         started_at,
-        run.worker,
+        config=execution.get("config"),
+        worker=run.worker,
     )
     try:
         outcome = runner.execution_record(claim=claim, result=result, secrets=secrets, retry_policy=retry_policy)

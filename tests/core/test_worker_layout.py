@@ -73,7 +73,9 @@ def procfile_worker(django_db_setup, django_db_blocker, tmp_path):
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-    deadline = time.monotonic() + 60
+    from tests.conftest import WORKERS_START_SECONDS
+
+    deadline = time.monotonic() + WORKERS_START_SECONDS
     while b" ready." not in log_path.read_bytes():
         if time.monotonic() > deadline or proc.poll() is not None:
             proc.kill()

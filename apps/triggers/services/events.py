@@ -232,6 +232,7 @@ def event_dispatch(*, event: Event, trigger: Trigger | None = None) -> Dispatche
                     environment_slug=trigger.environment,
                     input=event_input(event),
                     headers=event.headers or {},
+                    config=trigger.run_config,
                     customer=event.customer,
                     triggered_by=TRIGGERED_BY[event.type],
                     event_id=event.id,
@@ -339,6 +340,7 @@ def event_accept_instant(*, incoming: Incoming, max_wait_s: float) -> tuple[Inst
         triggered_by=TRIGGERED_BY[incoming.type],
         event_id=event["id"],
         version=version,
+        config=trigger.run_config,
     )
     try:
         ran = execution_run_inline(actor=None, request=request, event=event, max_wait_s=max_wait_s)
@@ -414,6 +416,7 @@ def event_accept(*, incoming: Incoming, quota_counted: bool = False) -> tuple[Ev
                     environment_slug=trigger.environment,
                     input=event_input(event),
                     headers=event.headers or {},
+                    config=trigger.run_config,
                     customer=event.customer,
                     triggered_by=TRIGGERED_BY[event.type],
                     event_id=event.id,

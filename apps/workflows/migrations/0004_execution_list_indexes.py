@@ -7,7 +7,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('settings', '0002_customrole'),
-        ('workflows', '0002_state_customer_and_rls'),
+        ('workflows', '0003_execution_config'),
     ]
 
     operations = [

@@ -260,7 +260,9 @@ def execute(
     event_id = event["id"] if event is not None else None
     recorder.add(run)
     try:
-        result, secrets = runner.sandbox_run(code=code, ctx=ctx, context=context, timeout_ms=execution["timeout_ms"])
+        result, secrets, steps = runner.sandbox_run(
+            code=code, ctx=ctx, context=context, timeout_ms=execution["timeout_ms"]
+        )
     except BaseException:
         # The platform failed around the sandbox (it never raises for the
         # workflow's own faults): keep the record, if any, for the reaper.
@@ -274,7 +276,7 @@ def execute(
         recorded = run.state == RECORDED
         run.state = FINISHING
     if not recorded and not retrying:
-        outcome = _insert_finished(run, result, secrets, started_at)
+        outcome = _insert_finished(run, result, secrets, steps, started_at)
         return InlineOutcome(run.execution_id, event_id, outcome)
     if not recorded:
         now = timezone.now()
@@ -300,7 +302,9 @@ def execute(
         worker=run.worker,
     )
     try:
-        outcome = runner.execution_record(claim=claim, result=result, secrets=secrets, retry_policy=retry_policy)
+        outcome = runner.execution_record(
+            claim=claim, result=result, secrets=secrets, retry_policy=retry_policy, steps=steps
+        )
     finally:
         runner._beater.remove(run.execution_id)
     if outcome is None and retrying:
@@ -312,7 +316,7 @@ def execute(
     return InlineOutcome(run.execution_id, event_id, outcome)
 
 
-def _insert_finished(run: InlineRun, result, secrets: tuple[str, ...], started_at) -> dict:
+def _insert_finished(run: InlineRun, result, secrets: tuple[str, ...], steps: list, started_at) -> dict:
     """The whole execution in one statement: the row finished, its attempt, and its event."""
     now = timezone.now()
     execution = run.execution
@@ -336,6 +340,7 @@ def _insert_finished(run: InlineRun, result, secrets: tuple[str, ...], started_a
                 "error": jsonb_safe(result.error),
                 "logs": jsonb_safe(result.logs),
                 "logs_truncated": result.logs_truncated,
+                "steps": jsonb_safe(steps or []),
                 "started_at": started_at,
                 "finished_at": now,
                 "duration_ms": result.duration_ms,

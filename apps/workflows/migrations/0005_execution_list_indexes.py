@@ -7,7 +7,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('settings', '0002_customrole'),
-        ('workflows', '0003_execution_config'),
+        ('workflows', '0004_authoring'),
     ]
 
     operations = [

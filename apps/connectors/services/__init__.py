@@ -36,8 +36,15 @@ from apps.connectors.services.oauth_apps import (
     oauth_app_delete,
     oauth_app_update,
     oauth_apps_rotate_encryption,
+    oauth_redirect_uris_set,
 )
-from apps.connectors.services.oauth_flow import oauth_authorize_start, oauth_callback_complete, oauth_state_resolve
+from apps.connectors.services.oauth_flow import (
+    oauth_authorize_start,
+    oauth_begin_resolve,
+    oauth_callback_complete,
+    oauth_state_bind,
+    oauth_state_resolve,
+)
 
 __all__ = [
     "ConnectorRunError",
@@ -59,6 +66,9 @@ __all__ = [
     "oauth_app_update",
     "oauth_apps_rotate_encryption",
     "oauth_authorize_start",
+    "oauth_begin_resolve",
     "oauth_callback_complete",
+    "oauth_redirect_uris_set",
+    "oauth_state_bind",
     "oauth_state_resolve",
 ]

@@ -150,7 +150,12 @@ def customer_update(*, actor: Principal, external_id: str, **fields: Any) -> Cus
 
 
 def customer_delete(*, actor: Principal, external_id: str) -> None:
+    """Delete a customer and everything keyed by it. Apps that must act first
+    (revoking its connections at the providers) hear `customer_deleting`."""
+    from apps.settings.signals import customer_deleting
+
     customer = customer_get(external_id=external_id)
+    customer_deleting.send(sender=Customer, customer=customer, actor=actor)
     customer_id = customer.id
     region_database = customer_database(customer)
     customer.delete()

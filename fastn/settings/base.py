@@ -476,6 +476,9 @@ FASTN_OAUTH_CALLBACK_URL = env(
 )
 # How long a customer has to finish an authorisation (the `state`'s lifetime).
 FASTN_OAUTH_STATE_TTL_SECONDS = env.int("FASTN_OAUTH_STATE_TTL_SECONDS", default=600)
+# Deleting a customer revokes its connections at the providers within this
+# many seconds in all (one provider may take at most 10 s of it).
+FASTN_CUSTOMER_REVOKE_SECONDS = env.float("FASTN_CUSTOMER_REVOKE_SECONDS", default=30.0)
 # Access tokens expiring within this many seconds are refreshed before a call.
 FASTN_OAUTH_REFRESH_BUFFER_SECONDS = env.int("FASTN_OAUTH_REFRESH_BUFFER_SECONDS", default=120)
 # Connector call traces are kept this many days (purged daily by Celery beat).

@@ -1,7 +1,7 @@
 """Writes of the connector layer (STYLE.md: services). One module per topic:
 
 - `connectors`: connectors and their versions, catalogue installs, OpenAPI imports;
-- `connections`: connecting, reconnecting, checking and deleting connections;
+- `connections`: connecting, reconnecting, checking and revoking connections;
 - `oauth_apps`: Settings → OAuth Apps and the platform-managed apps;
 - `oauth_flow`: the authorisation-code flow (authorize → callback);
 - `tokens`: refreshing OAuth tokens, one refresh at a time per connection;
@@ -20,9 +20,11 @@ from apps.connectors.services.calls import (
 from apps.connectors.services.connections import (
     connection_create,
     connection_delete,
+    connection_revoke,
     connection_update,
     connection_verify,
     connections_rotate_encryption,
+    customer_connections_revoke,
 )
 from apps.connectors.services.connectors import (
     connector_create,
@@ -51,6 +53,7 @@ __all__ = [
     "ConnectorRunResult",
     "connection_create",
     "connection_delete",
+    "connection_revoke",
     "connection_update",
     "connection_verify",
     "connections_rotate_encryption",
@@ -61,6 +64,7 @@ __all__ = [
     "connector_import_openapi",
     "connector_install_from_catalog",
     "connector_update",
+    "customer_connections_revoke",
     "oauth_app_create",
     "oauth_app_delete",
     "oauth_app_update",

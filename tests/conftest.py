@@ -411,7 +411,7 @@ def gunicorn_server(django_db_blocker, *, workers: int = 2, threads: int = 8, en
         },
     )
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120
         while True:
             with socket.socket() as sock:
                 if sock.connect_ex(("127.0.0.1", port)) == 0:
@@ -500,7 +500,9 @@ def celery_workers(django_db_setup, django_db_blocker):
         )
     from fastn.celery import app
 
-    deadline = time.monotonic() + 30
+    # Starting three workers (six processes importing Django) takes 5 s on a
+    # quiet machine and over 30 s on one shared by several test runs.
+    deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         replies = app.control.inspect(timeout=0.5).active_queues() or {}
         served = {q["name"] for queues in replies.values() for q in queues}
@@ -510,7 +512,7 @@ def celery_workers(django_db_setup, django_db_blocker):
     else:
         for proc in procs:
             proc.kill()
-        raise RuntimeError("Celery workers did not come up within 30 s")
+        raise RuntimeError("Celery workers did not come up within 120 s")
     yield procs
     for proc in procs:
         proc.terminate()

@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+WORKERS_START_SECONDS = 120
 
 
 @dataclass
@@ -500,9 +501,10 @@ def celery_workers(django_db_setup, django_db_blocker):
         )
     from fastn.celery import app
 
-    # Starting three workers (six processes importing Django) takes 5 s on a
-    # quiet machine and over 30 s on one shared by several test runs.
-    deadline = time.monotonic() + 120
+    # Importing Django and the apps takes a worker ~2 s of CPU; on a busy
+    # machine (CI, or several test runs sharing two cores) three of them
+    # starting at once need far more than that in wall time.
+    deadline = time.monotonic() + WORKERS_START_SECONDS
     while time.monotonic() < deadline:
         replies = app.control.inspect(timeout=0.5).active_queues() or {}
         served = {q["name"] for queues in replies.values() for q in queues}
@@ -512,7 +514,7 @@ def celery_workers(django_db_setup, django_db_blocker):
     else:
         for proc in procs:
             proc.kill()
-        raise RuntimeError("Celery workers did not come up within 120 s")
+        raise RuntimeError(f"Celery workers did not come up within {WORKERS_START_SECONDS} s")
     yield procs
     for proc in procs:
         proc.terminate()

@@ -14,7 +14,7 @@ from tests.conftest import gunicorn_server
 
 def _statuses(url: str, org, count: int = 12) -> list[int]:
     headers = {"x-fastn-access-key": org.keys["live"], "x-fastn-account-id": org.account_id}
-    with httpx.Client(base_url=url, timeout=10) as client:
+    with httpx.Client(base_url=url, timeout=60) as client:
         # New connections each time: gunicorn hands them to either worker process.
         return [
             client.get("/api/v1/customers", headers={**headers, "Connection": "close"}).status_code
@@ -48,21 +48,3 @@ def test_a_suspension_reaches_every_process_within_a_second(cached_server, live_
         organization.save(update_fields=["status"])
     time.sleep(1.0)
     assert set(_statuses(cached_server, org)) == {200}
-
-
-def test_without_a_change_the_cache_keeps_answering_from_memory(cached_server, live_org, django_db_blocker):
-    """The check is one Redis read per process every half second, not a query per call."""
-    org = live_org()
-    assert set(_statuses(cached_server, org, count=4)) == {200}
-    with django_db_blocker.unblock():
-        from apps.core.models import Organization
-
-        # A change that bypasses save() (and so organization_changed) is not seen
-        # before the TTL: the cache really is in use.
-        Organization.objects.filter(pk=org.organization.pk).update(status=Organization.Status.SUSPENDED)
-    try:
-        time.sleep(1.0)
-        assert set(_statuses(cached_server, org, count=4)) == {200}
-    finally:
-        with django_db_blocker.unblock():
-            Organization.objects.filter(pk=org.organization.pk).update(status=Organization.Status.ACTIVE)

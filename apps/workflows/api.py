@@ -68,6 +68,7 @@ class WorkflowOut(serializers.Serializer):
     retry_policy = serializers.JSONField()
     input_schema = serializers.JSONField(allow_null=True)
     edited_via = serializers.CharField()
+    require_passing_tests = serializers.BooleanField()
     latest_version = serializers.IntegerField()
     versions = serializers.SerializerMethodField()
     deployments = serializers.SerializerMethodField()
@@ -107,6 +108,14 @@ class DeploymentOut(serializers.Serializer):
     version = serializers.IntegerField(source="version.number")
     deployed_by = serializers.CharField()
     deployed_at = serializers.DateTimeField()
+    gate = serializers.SerializerMethodField()
+
+    def get_gate(self, deployment) -> dict | None:
+        """The test-case gate this deploy passed (require_passing_tests), or None."""
+        gate = deployment.gate
+        if gate is None:
+            return None
+        return {"id": str(gate.id), "status": gate.status, "total": gate.total, "passed": gate.passed}
 
 
 class ExecutionSummaryOut(serializers.Serializer):
@@ -130,15 +139,20 @@ class ExecutionSummaryOut(serializers.Serializer):
 
 class ExecutionOut(ExecutionSummaryOut):
     input = serializers.JSONField()
+    config = serializers.SerializerMethodField(help_text="ctx.config of the run (a template activation's settings)")
     output = serializers.JSONField()
     error = serializers.JSONField()
     logs = serializers.JSONField()
     logs_truncated = serializers.BooleanField()
+    steps = serializers.JSONField()
     max_attempts = serializers.IntegerField()
     timeout_ms = serializers.IntegerField()
     next_attempt_at = serializers.DateTimeField(allow_null=True)
     event_id = serializers.UUIDField(allow_null=True)
     attempt_history = serializers.SerializerMethodField()
+
+    def get_config(self, execution: Execution) -> dict:
+        return execution.config or {}
 
     def get_attempt_history(self, execution: Execution) -> list:
         return [
@@ -181,6 +195,7 @@ class WorkflowCreateIn(StrictSerializer):
     retry_policy = RetryPolicyIn(required=False, allow_null=True, default=None)
     input_schema = JSONObjectField(required=False, allow_null=True, default=None)
     edited_via = StrictChoiceField(choices=Workflow.EditedVia.values, required=False, default="manual")
+    require_passing_tests = StrictBooleanField(required=False, default=False)
 
 
 class WorkflowUpdateIn(StrictSerializer):
@@ -193,6 +208,7 @@ class WorkflowUpdateIn(StrictSerializer):
     retry_policy = RetryPolicyIn(required=False)
     input_schema = JSONObjectField(required=False, allow_null=True)
     edited_via = StrictChoiceField(choices=Workflow.EditedVia.values, required=False)
+    require_passing_tests = StrictBooleanField(required=False)
 
 
 class TestRunIn(StrictSerializer):
@@ -200,6 +216,8 @@ class TestRunIn(StrictSerializer):
     headers = JSONObjectField(required=False, default=dict)
     code = StrictCharField(trim_whitespace=False, required=False)
     customer = StrictCharField(max_length=255, required=False)
+    # ctx.config, as a template's activation would give it.
+    config = JSONObjectField(required=False, default=dict)
 
 
 class PublishIn(StrictSerializer):
@@ -307,11 +325,12 @@ class WorkflowTestView(TenantAPIView):
             input=data["input"],
             headers=strip_credentials(data["headers"]),
             customer=customer,
+            config=data["config"],
         )
         return Response(outcome)
 
 
-def draft_run_and_wait(*, workflow: Workflow, code: str, input, headers: dict, customer) -> dict:
+def draft_run_and_wait(*, workflow: Workflow, code: str, input, headers: dict, customer, config=None) -> dict:
     """Queue a draft run on the instant queue and wait for its outcome."""
     from apps.workflows.tasks import draft_run
 
@@ -320,6 +339,7 @@ def draft_run_and_wait(*, workflow: Workflow, code: str, input, headers: dict, c
     try:
         draft_run.apply_async(
             args=[str(workflow.id), code, timeout_ms, input, headers, str(customer.id) if customer else None, reply_to],
+            kwargs={"config": config} if config else {},
             queue=TIERS[Tier.INSTANT].queue,
             retry=False,
         )
@@ -370,6 +390,8 @@ class WorkflowVersionDetailView(TenantAPIView):
 class WorkflowDeployView(TenantAPIView):
     permission_resource = Resource.WORKFLOWS
     permission_action = "deploy"
+    # A gated deploy waits for Standard workers running the test cases.
+    customer_scoped = False
 
     @extend_schema(
         summary="Deploy a version to an environment (rollback: an earlier one)",

@@ -86,7 +86,7 @@ UPDATE workflows_execution
  WHERE id = %(id)s
    AND (status = 'queued' OR (status = 'running' AND heartbeat_at < %(stale)s))
 RETURNING attempts, version_id, workflow_id, workflow_slug, customer_id, environment, tier, triggered_by,
-          timeout_ms, max_attempts, input, headers, version_number
+          timeout_ms, max_attempts, input, headers, version_number, config
 """
 
 
@@ -107,6 +107,7 @@ class Claim:
     headers: dict
     version_number: int
     started_at: Any
+    config: dict | None = None
 
 
 def _decode(value: Any) -> Any:
@@ -123,7 +124,7 @@ def execution_claim(*, execution_id: Any) -> Claim | None:
         row = cursor.fetchone()
     if row is None:
         return None
-    attempt, version_id, workflow_id, slug, customer_id, env, tier, trig, timeout, max_att, inp, hdr, vnum = row
+    attempt, version_id, workflow_id, slug, customer_id, env, tier, trig, timeout, max_att, inp, hdr, vnum, cfg = row
     return Claim(
         execution_id,
         attempt,
@@ -140,6 +141,7 @@ def execution_claim(*, execution_id: Any) -> Claim | None:
         _decode(hdr) or {},
         vnum,
         now,
+        _decode(cfg),
     )
 
 
@@ -231,14 +233,20 @@ def sandbox_run(
     ctx: dict,
     context: RunContext,
     timeout_ms: int,
-) -> tuple[RunResult, tuple[str, ...]]:
-    """Run code with a real host. Returns the result and the secrets it saw."""
-    host = ExecutionHost(context)
+    host: ExecutionHost | None = None,
+) -> tuple[RunResult, tuple[str, ...], list[dict]]:
+    """Run code with a real host (or the one given, e.g. a test case's).
+    Returns the result, the secrets it saw and the steps it took (redacted)."""
+    host = host or ExecutionHost(context)
     try:
         result = run_workflow(code, ctx=ctx, host=host, limits=_limits(timeout_ms))
     finally:
         host.close()
-    return result, tuple(host._secrets_cache.values())
+    secrets = tuple(host._secrets_cache.values())
+    steps = host.steps
+    if secrets and steps:
+        steps = Redactor(secrets).value(steps)
+    return result, secrets, steps
 
 
 def execution_run(*, execution_id: Any) -> dict | None:
@@ -253,6 +261,7 @@ def execution_run(*, execution_id: Any) -> dict | None:
     ctx = {
         "input": claim.input,
         "headers": claim.headers,
+        "config": claim.config if isinstance(claim.config, dict) else {},
         "customer": _customer_context(customer),
         "execution": {
             "id": str(execution_id),
@@ -266,14 +275,19 @@ def execution_run(*, execution_id: Any) -> dict | None:
     }
     context = RunContext(organization, claim.workflow_id, customer, execution_id)
     with Heartbeat(organization, execution_id):
-        result, secrets = sandbox_run(code=version.code, ctx=ctx, context=context, timeout_ms=claim.timeout_ms)
+        result, secrets, steps = sandbox_run(code=version.code, ctx=ctx, context=context, timeout_ms=claim.timeout_ms)
     return execution_record(
-        claim=claim, result=result, secrets=secrets, retry_policy=version.config.get("retry_policy")
+        claim=claim, result=result, secrets=secrets, retry_policy=version.config.get("retry_policy"), steps=steps
     )
 
 
 def execution_record(
-    *, claim: Claim, result: RunResult, secrets: tuple[str, ...], retry_policy: dict | None
+    *,
+    claim: Claim,
+    result: RunResult,
+    secrets: tuple[str, ...],
+    retry_policy: dict | None,
+    steps: list[dict] | None = None,
 ) -> dict | None:
     """Store an attempt's outcome; schedule the next attempt or finish."""
     policy = retry_policy or RETRY_DEFAULTS
@@ -293,6 +307,7 @@ def execution_record(
             status=final_status,
             stored_input=stored_input,
             input_changed=bool(secrets),
+            steps=steps or [],
         )
     else:
         with transaction.atomic():
@@ -312,6 +327,7 @@ def execution_record(
                 error=jsonb_safe(error),
                 logs=jsonb_safe(result.logs),
                 logs_truncated=result.logs_truncated,
+                steps=jsonb_safe(steps or []),
                 next_attempt_at=now + timedelta(milliseconds=delay_ms),
                 heartbeat_at=None,
                 input=jsonb_safe(stored_input),
@@ -336,7 +352,8 @@ FINISH_SQL = """
 WITH done AS (
     UPDATE workflows_execution
        SET status = %(status)s, output = %(output)s, error = %(error)s, logs = %(logs)s,
-           logs_truncated = %(logs_truncated)s, finished_at = %(now)s, duration_ms = %(duration)s
+           logs_truncated = %(logs_truncated)s, steps = %(steps)s, finished_at = %(now)s,
+           duration_ms = %(duration)s
            {input_clause}
      WHERE id = %(id)s AND status = 'running'
  RETURNING id
@@ -348,7 +365,9 @@ RETURNING execution_id
 """
 
 
-def _finish(*, claim: Claim, result: RunResult, now, status: str, stored_input, input_changed: bool) -> bool:
+def _finish(
+    *, claim: Claim, result: RunResult, now, status: str, stored_input, input_changed: bool, steps: list[dict]
+) -> bool:
     """The last attempt: the execution row and its attempt row in one
     statement (one round trip, atomic without an explicit transaction)."""
     output = jsonb_safe(result.output) if result.status == "completed" else None
@@ -359,6 +378,7 @@ def _finish(*, claim: Claim, result: RunResult, now, status: str, stored_input, 
         "error": Jsonb(jsonb_safe(result.error)) if result.error is not None else None,
         "logs": Jsonb(jsonb_safe(result.logs)),
         "logs_truncated": result.logs_truncated,
+        "steps": Jsonb(jsonb_safe(steps)),
         "now": now,
         "duration": result.duration_ms,
         "attempt": claim.attempt,
@@ -478,13 +498,16 @@ def _recover_lost(execution: Execution, *, now, stale) -> int:
 # --- draft test runs -------------------------------------------------------------------------
 
 
-def draft_run(*, workflow_id: Any, code: str, timeout_ms: int, input: Any, headers: dict, customer_id: Any) -> dict:
+def draft_run(
+    *, workflow_id: Any, code: str, timeout_ms: int, input: Any, headers: dict, customer_id: Any, config=None
+) -> dict:
     """Run a draft for the Test tab: nothing is recorded."""
     organization = current_organization()
     customer = Customer.objects.filter(id=customer_id).first() if customer_id else None
     ctx = {
         "input": input,
         "headers": headers,
+        "config": config if isinstance(config, dict) else {},
         "customer": _customer_context(customer),
         "execution": {
             "id": None,
@@ -497,7 +520,7 @@ def draft_run(*, workflow_id: Any, code: str, timeout_ms: int, input: Any, heade
         },
     }
     context = RunContext(organization, workflow_id, customer, None)
-    result, _ = sandbox_run(code=code, ctx=ctx, context=context, timeout_ms=timeout_ms)
+    result, _, steps = sandbox_run(code=code, ctx=ctx, context=context, timeout_ms=timeout_ms)
     return {
         "status": result.status,
         "output": result.output if result.status == "completed" else None,
@@ -505,4 +528,5 @@ def draft_run(*, workflow_id: Any, code: str, timeout_ms: int, input: Any, heade
         "logs": result.logs,
         "logs_truncated": result.logs_truncated,
         "duration_ms": round(result.duration_ms, 3),
+        "steps": steps,
     }

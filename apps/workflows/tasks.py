@@ -33,7 +33,14 @@ def run_execution(execution_id: str) -> None:
 
 @shared_task(name="workflows.draft_run", acks_late=False)
 def draft_run(
-    workflow_id: str, code: str, timeout_ms: int, input, headers: dict, customer_id: str | None, reply_to: str
+    workflow_id: str,
+    code: str,
+    timeout_ms: int,
+    input,
+    headers: dict,
+    customer_id: str | None,
+    reply_to: str,
+    config: dict | None = None,
 ):
     """Run a draft for the Test tab and push the outcome to `reply_to`."""
     import json
@@ -41,13 +48,31 @@ def draft_run(
     from apps.core.redis import get_redis
 
     outcome = runner.draft_run(
-        workflow_id=workflow_id, code=code, timeout_ms=timeout_ms, input=input, headers=headers, customer_id=customer_id
+        workflow_id=workflow_id,
+        code=code,
+        timeout_ms=timeout_ms,
+        input=input,
+        headers=headers,
+        customer_id=customer_id,
+        config=config,
     )
     redis = get_redis()
     pipe = redis.pipeline(transaction=False)
     pipe.rpush(reply_to, json.dumps(outcome, default=str))
     pipe.expire(reply_to, runner.DONE_TTL_SECONDS)
     pipe.execute()
+
+
+@shared_task(name="workflows.run_test_case", ignore_result=True, acks_late=False)
+def run_test_case(case_id: str, suite_id: str | None, version_number: int | None, reply_to: str | None) -> None:
+    """Run one test case (alone, or as part of a suite) and tell the waiter."""
+    from apps.workflows.testcases.services import test_case_execute_queued
+
+    close_old_connections()
+    if current_organization() is None:
+        logger.warning("Dropping test case %s: its organization no longer exists", case_id)
+        return
+    test_case_execute_queued(case_id=case_id, suite_id=suite_id, version_number=version_number, reply_to=reply_to)
 
 
 @shared_task(name="workflows.reap_executions", ignore_result=True)

@@ -112,9 +112,16 @@ export function render(container, graph, options = {}) {
     const kind = data.edge.kind;
     const points = data.back ? data.points.slice().reverse() : data.points;
     const group = el("g", { class: "flow-edge edge-" + kind, "data-source": data.edge.source, "data-target": data.edge.target }, edgeLayer);
-    el("path", { d: curve(points), "marker-end": `url(#arrow-${kind})` }, group);
+    const path = el("path", { d: curve(points), "marker-end": `url(#arrow-${kind})` }, group);
     if (data.label) {
-      const t = el("text", { x: data.x, y: data.y + 4, "text-anchor": "middle", class: "edge-label" }, group);
+      // A decision's yes/no/case labels sit just after the decision, where the
+      // branches part; other labels in the middle of their edge.
+      let at = { x: data.x, y: data.y };
+      if ((kind === "branch" || kind === "skip") && path.getTotalLength) {
+        const length = path.getTotalLength();
+        if (length > 0) at = path.getPointAtLength(Math.min(30, length / 2));
+      }
+      const t = el("text", { x: at.x, y: at.y + 4, "text-anchor": "middle", class: "edge-label" }, group);
       t.textContent = data.label;
     }
   }

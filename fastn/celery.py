@@ -4,14 +4,13 @@ Tasks run in the schema of the organization that enqueued them:
 tenant-schemas-celery stamps the current schema into each message's headers
 and switches to it before the task runs.
 
-Queues map to workflow tiers. Each queue gets its own worker process (see the
-Procfile) started with that queue's soft and hard time limits from
-`CELERY_QUEUE_TIME_LIMITS`.
+Queues map to workflow tiers. One worker process serves all three (see the
+Procfile and fastn/sizing.py); each execution task carries its tier's soft
+and hard time limits from `CELERY_QUEUE_TIME_LIMITS`.
 """
 
 import os
 
-from celery import signals
 from tenant_schemas_celery.app import CeleryApp
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "fastn.settings.dev")
@@ -21,23 +20,3 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 
 
 app.autodiscover_tasks()
-
-
-@signals.task_prerun.connect
-def _bind_log_context(sender=None, **kwargs) -> None:
-    """Log lines of a task carry its organization (tenant-schemas-celery set the schema just before)."""
-    from django.db import connection
-
-    from apps.core import logcontext
-
-    tenant = getattr(connection, "tenant", None)
-    slug = getattr(tenant, "slug", None)
-    logcontext.bind(organization=slug, customer=None, execution_id=None, request_id=None)
-
-
-@signals.worker_process_shutdown.connect
-def _metrics_process_ended(pid=None, **kwargs) -> None:
-    """A pool process ends: its live gauges leave the multi-process metrics."""
-    from apps.core.metrics import process_ended
-
-    process_ended(pid or os.getpid())

@@ -62,13 +62,31 @@ export function render(container, graph, options = {}) {
     g.setNode(node.id, { ...size(node), node });
     if (node.group !== "main") g.setParent(node.id, "group:" + node.group);
   }
+  // Layout sees a DAG that follows the code: a loop's way back is given to dagre
+  // reversed (and drawn reversed), so it never pulls a header below its body;
+  // calls to helpers are not laid out at all (drawn afterwards, faint).
+  const calls = [];
   graph.edges.forEach((edge, index) => {
-    // A loop's way back must not pull the header below the body: let dagre reverse it.
+    if (edge.kind === "call") {
+      calls.push(edge);
+      return;
+    }
     const label = edge.label || "";
-    g.setEdge(edge.source, edge.target, {
-      edge, label, width: label ? label.length * 6.5 + 6 : 0, height: label ? 14 : 0, labelpos: "c",
-      weight: edge.kind === "loop" || edge.kind === "call" ? 0 : 2, minlen: edge.kind === "call" ? 2 : 1,
+    const back = edge.kind === "loop";
+    g.setEdge(back ? edge.target : edge.source, back ? edge.source : edge.target, {
+      edge, back, label, width: label ? label.length * 6.5 + 6 : 0, height: label ? 14 : 0, labelpos: "c",
+      weight: back ? 1 : 2, minlen: 1,
     }, "e" + index);
+  });
+  // A loop's exit is drawn after the whole body, not beside it: an invisible
+  // edge from each end of the body to where the loop leads keeps them apart.
+  const loopEnds = {};
+  for (const edge of graph.edges) if (edge.kind === "loop") (loopEnds[edge.target] = loopEnds[edge.target] || []).push(edge.source);
+  graph.edges.forEach((edge, index) => {
+    if (edge.label !== "done" || !loopEnds[edge.source]) return;
+    loopEnds[edge.source].forEach((end, n) => {
+      if (end !== edge.target && !g.hasEdge(end, edge.target)) g.setEdge(end, edge.target, { invisible: true, weight: 0, minlen: 1, width: 0, height: 0 }, `inv${index}-${n}`);
+    });
   });
   dagre.layout(g);
   const info = g.graph();
@@ -90,13 +108,36 @@ export function render(container, graph, options = {}) {
   const edgeLayer = el("g", { class: "flow-edges" }, svg);
   for (const e of g.edges()) {
     const data = g.edge(e);
+    if (data.invisible) continue;
     const kind = data.edge.kind;
-    const group = el("g", { class: "flow-edge edge-" + kind, "data-source": e.v, "data-target": e.w }, edgeLayer);
-    el("path", { d: curve(data.points), "marker-end": `url(#arrow-${kind})` }, group);
+    const points = data.back ? data.points.slice().reverse() : data.points;
+    const group = el("g", { class: "flow-edge edge-" + kind, "data-source": data.edge.source, "data-target": data.edge.target }, edgeLayer);
+    const path = el("path", { d: curve(points), "marker-end": `url(#arrow-${kind})` }, group);
     if (data.label) {
-      const t = el("text", { x: data.x, y: data.y + 4, "text-anchor": "middle", class: "edge-label" }, group);
+      // A decision's yes/no/case labels sit just after the decision, where the
+      // branches part; other labels in the middle of their edge.
+      let at = { x: data.x, y: data.y };
+      if ((kind === "branch" || kind === "skip") && path.getTotalLength) {
+        const length = path.getTotalLength();
+        if (length > 0) at = path.getPointAtLength(Math.min(30, length / 2));
+      }
+      const t = el("text", { x: at.x, y: at.y + 4, "text-anchor": "middle", class: "edge-label" }, group);
       t.textContent = data.label;
     }
+  }
+  // A helper called from many places would be tied to all of them by long
+  // lines: past three calls the caller's label ("enrich(…)") says it instead.
+  const callsTo = {};
+  for (const edge of calls) callsTo[edge.target] = (callsTo[edge.target] || 0) + 1;
+  for (const edge of calls) {
+    if (callsTo[edge.target] > 3) continue;
+    const from = g.node(edge.source), to = g.node(edge.target);
+    if (!from || !to) continue;
+    const group = el("g", { class: "flow-edge edge-call", "data-source": edge.source, "data-target": edge.target }, edgeLayer);
+    const start = { x: from.x + from.width / 2, y: from.y };
+    const end = { x: to.x - to.width / 2, y: to.y };
+    const bend = Math.max(40, Math.abs(end.x - start.x) / 2);
+    el("path", { d: `M${start.x},${start.y} C${start.x + bend},${start.y} ${end.x - bend},${end.y} ${end.x},${end.y}`, "marker-end": "url(#arrow-call)" }, group);
   }
   const nodeLayer = el("g", { class: "flow-nodes" }, svg);
   const byId = {};

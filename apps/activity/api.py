@@ -129,7 +129,9 @@ class AlertDetailView(_AlertView):
     def get(self, request, rule_id: str):
         return Response(rule_body(self.get_rule(rule_id)))
 
-    @extend_schema(summary="Change an alert rule", request={"application/json": RULE_BODY}, responses=OpenApiTypes.OBJECT)
+    @extend_schema(
+        summary="Change an alert rule", request={"application/json": RULE_BODY}, responses=OpenApiTypes.OBJECT
+    )
     def patch(self, request, rule_id: str):
         rule = services.alert_rule_update(actor=self.principal, rule=self.get_rule(rule_id), data=_data(request))
         return Response(rule_body(rule))

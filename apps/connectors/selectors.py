@@ -29,7 +29,7 @@ from apps.connectors.exceptions import (
     OAuthAppNotFound,
     TraceNotFound,
 )
-from apps.connectors.models import CallTrace, Connection, Connector, ConnectorVersion, OAuthApp
+from apps.connectors.models import CallTrace, Connection, Connector, ConnectorVersion, OAuthApp, OAuthRedirectUri
 from apps.core.errors import InvalidInput, NotFound
 from apps.core.pagination import Page, decode_cursor, encode_cursor
 from apps.settings.models import Customer
@@ -276,6 +276,11 @@ def platform_apps() -> dict[str, Mapping[str, Any]]:
 
 def oauth_app_list() -> list[OAuthApp]:
     return list(OAuthApp.objects.order_by("connector_slug"))
+
+
+def oauth_redirect_uri_list() -> list[str]:
+    """The organization's allowed OAuth return URLs (normalised), sorted."""
+    return list(OAuthRedirectUri.objects.order_by("uri").values_list("uri", flat=True))
 
 
 def oauth_app_get(*, connector_slug: str) -> OAuthApp:

@@ -77,6 +77,13 @@ def test_editor_diagnostics_completion_sidebar_and_conflict_diff(page, web_serve
     assert page.locator(".cm-editor .cm-line").count() >= 10  # the code is in CodeMirror, highlighted
     assert page.locator(".cm-editor .tok-keyword, .cm-editor [class*=ͼ]").count() > 0
 
+    # Search (Ctrl+F) and bracket matching come with the editor.
+    page.evaluate("() => window.fastnEditor.goto(4, 35)")
+    assert page.locator(".cm-matchingBracket").count() >= 1
+    content.press("Control+f")
+    page.locator(".cm-search input[name=search]").wait_for()
+    page.keyboard.press("Escape")
+
     # Typing a syntax error: QuickJS's diagnostic appears inline, with its message.
     set_code(page, "export default async function (ctx) {\n  const total = ;\n  return { total };\n}\n")
     page.locator(".cm-lint-marker-error").wait_for()

@@ -183,6 +183,9 @@ def test_sequence_shows_an_executions_steps_and_hides_other_workflows_runs(owner
     page = owner.get(url(org_a, wf.slug, f"sequence/{execution.id}")).content.decode()
     assert page.count('data-testid="sequence-step"') == 2
     assert "cursor" in page and "acme-crm.createContact" in page and "422" in page and "Unprocessable" in page
+    # The execution's own page (Activity) lists the same steps.
+    detail = owner.get(f"/o/{org_a.slug}/activity/executions/{execution.id}/").content.decode()
+    assert detail.count('data-testid="sequence-step"') == 2 and "Unprocessable" in detail
     assert owner.get(url(org_a, other.slug, f"sequence/{execution.id}")).status_code == 404
     assert owner.get(url(org_a, wf.slug, "sequence/not-an-id")).status_code == 404
 

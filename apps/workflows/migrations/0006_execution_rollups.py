@@ -7,7 +7,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('settings', '0003_auditevent_actor_customer'),
-        ('workflows', '0004_authoring'),
+        ('workflows', '0005_execution_list_indexes'),
     ]
 
     operations = [

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('connectors', '0003_connection_account_key'),
+        ('connectors', '0004_oauth_binding_and_return_urls'),
         ('settings', '0003_auditevent_actor_customer'),
     ]
 

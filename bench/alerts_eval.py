@@ -29,7 +29,7 @@ def main() -> None:
     parser.add_argument("--rules", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=7)
     args = parser.parse_args()
-    setup_django("fastn_h_operate_bench")
+    setup_django(os.environ.get("FASTN_BENCH_DB", "fastn_h_operate_bench"))
 
     from django.db import connection, reset_queries
     from django.test.utils import CaptureQueriesContext

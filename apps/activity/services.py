@@ -314,20 +314,29 @@ def resolve_threshold(rule: AlertRule) -> float:
     return rule.threshold - margin if rule.operator in (">", ">=") else rule.threshold + margin
 
 
+PERCENTILE_METRICS = frozenset({Metric.LATENCY_P99, Metric.LATENCY_P95})
+
+
 @dataclass
 class Tally:
-    """Sums of rollup rows: enough for every metric."""
+    """Sums of rollup rows: enough for every metric. `buckets` is kept only
+    where a percentile is asked for (None otherwise: summing histograms is
+    most of the evaluation's work)."""
 
     total: int = 0
     failures: int = 0
     duration_sum_ms: float = 0.0
-    buckets: list[int] = field(default_factory=latency.empty)
+    buckets: list[int] | None = None
 
     def add(self, total: int, failures: int, duration_sum_ms: float, buckets: list[int] | None) -> None:
         self.total += total
         self.failures += failures
         self.duration_sum_ms += duration_sum_ms
-        latency.add_into(self.buckets, buckets)
+        if buckets:
+            if self.buckets is None:
+                self.buckets = list(buckets)
+            else:
+                self.buckets = [a + b for a, b in zip(self.buckets, buckets, strict=False)]
 
 
 def metric_value(metric: str, tally: Tally, window_minutes: int) -> float | None:
@@ -342,7 +351,7 @@ def metric_value(metric: str, tally: Tally, window_minutes: int) -> float | None
         return 100.0 * tally.failures / tally.total
     if metric == Metric.LATENCY_AVG:
         return tally.duration_sum_ms / tally.total
-    return latency.percentile(tally.buckets, 0.99 if metric == Metric.LATENCY_P99 else 0.95)
+    return latency.percentile(tally.buckets or latency.empty(), 0.99 if metric == Metric.LATENCY_P99 else 0.95)
 
 
 def window_minutes(rule: AlertRule) -> int:
@@ -390,32 +399,55 @@ def rule_series(rules: list[AlertRule], *, now: datetime, minutes: int) -> dict[
 
     for source, source_rules in by_source.items():
         shapes = {_shape(rule) for rule in source_rules}
-        wanted = {(source, *_scope_key(rule)) for rule in source_rules}
+        wanted = {_scope_key(rule) for rule in source_rules}
+        # Histograms only for the scopes of percentile rules, and only read when some rule needs one.
+        histogram_keys = {_scope_key(rule) for rule in source_rules if rule.metric in PERCENTILE_METRICS}
+        bucket_field = ("duration_buckets",) if histogram_keys else ()
         if source == "executions":
-            rows = execution_rollups.execution_minutes(since=start).values_list(
-                "minute", "workflow_slug", "environment", "customer_external_id",
-                "total", "failed", "timeout", "duration_sum_ms", "duration_buckets",
-            )  # fmt: skip
-            for minute, workflow, environment, customer, total, failed, timed_out, duration, buckets in rows:
-                position = index.get(minute)
-                if position is None:
-                    continue
-                for key in _row_keys(workflow, "", customer, environment, shapes):
-                    if ("executions", *key) in wanted:
-                        bucket_for(("executions", *key))[position].add(total, failed + timed_out, duration, buckets)
+            queryset = execution_rollups.execution_minutes(since=start)
+            if all(shape[0] for shape in shapes):  # every rule names a workflow: read only those
+                queryset = queryset.filter(workflow_slug__in={rule.scope_workflow for rule in source_rules})
+            rows = (
+                (minute, workflow, "", customer, environment, total, failed + timed_out, duration, rest)
+                for minute, workflow, environment, customer, total, failed, timed_out, duration, *rest in (
+                    queryset.values_list(
+                        "minute",
+                        "workflow_slug",
+                        "environment",
+                        "customer_external_id",
+                        "total",
+                        "failed",
+                        "timeout",
+                        "duration_sum_ms",
+                        *bucket_field,
+                    )  # fmt: skip
+                )
+            )
         else:
             connectors = {rule.scope_connector for rule in source_rules}
-            rows = call_rollups.call_minutes(since=start, connectors=connectors).values_list(
-                "minute", "connector_slug", "workflow_slug", "customer_external_id",
-                "calls", "errors", "duration_sum_ms", "duration_buckets",
-            )  # fmt: skip
-            for minute, connector, workflow, customer, calls, errors, duration, buckets in rows:
-                position = index.get(minute)
-                if position is None:
-                    continue
-                for key in _row_keys(workflow, connector, customer, "", shapes):
-                    if ("calls", *key) in wanted:
-                        bucket_for(("calls", *key))[position].add(calls, errors, duration, buckets)
+            rows = (
+                (minute, workflow, connector, customer, "", calls, errors, duration, rest)
+                for minute, connector, workflow, customer, calls, errors, duration, *rest in (
+                    call_rollups.call_minutes(since=start, connectors=connectors).values_list(
+                        "minute",
+                        "connector_slug",
+                        "workflow_slug",
+                        "customer_external_id",
+                        "calls",
+                        "errors",
+                        "duration_sum_ms",
+                        *bucket_field,
+                    )  # fmt: skip
+                )
+            )
+        for minute, workflow, connector, customer, environment, total, failures, duration, rest in rows:
+            position = index.get(minute)
+            if position is None:
+                continue
+            for key in _row_keys(workflow, connector, customer, environment, shapes):
+                if key in wanted:
+                    buckets = rest[0] if rest and key in histogram_keys else None
+                    bucket_for((source, *key))[position].add(total, failures, duration, buckets)
 
     empty = [Tally() for _ in minute_list]
     result = {}
@@ -483,9 +515,7 @@ def alerts_evaluate(*, now: datetime | None = None) -> Evaluation:
             else:
                 outcome.resolved += 1
     with transaction.atomic():
-        AlertRule.objects.bulk_update(
-            changed, ["state", "state_changed_at", "clear_streak", "last_value", "last_evaluated_at"], batch_size=500
-        )
+        _store_states(changed)
         AlertEvent.objects.bulk_create(events)
         to_notify = [event for event in events if not event.muted and event.rule.channels]
         if to_notify:
@@ -495,6 +525,31 @@ def alerts_evaluate(*, now: datetime | None = None) -> Evaluation:
             transaction.on_commit(lambda: [notify_alert_event.delay(event_id) for event_id in ids])
     outcome.events = [str(event.id) for event in events]
     return outcome
+
+
+STATE_SQL = """
+UPDATE activity_alertrule AS r
+   SET state = v.state, state_changed_at = v.changed::timestamptz, clear_streak = v.streak::smallint,
+       last_value = v.value::double precision, last_evaluated_at = v.evaluated::timestamptz
+  FROM (VALUES {rows}) AS v(id, state, changed, streak, value, evaluated)
+ WHERE r.id = v.id::uuid
+"""
+
+
+def _store_states(rules: list[AlertRule], batch: int = 500) -> None:
+    """Every rule's state and last value in one UPDATE per `batch` rules (Django's
+    bulk_update writes a CASE per field and row, which costs more than the evaluation)."""
+    from django.db import connection
+
+    for start in range(0, len(rules), batch):
+        chunk = rules[start : start + batch]
+        params: list[Any] = []
+        for rule in chunk:
+            params += [str(rule.id), rule.state, rule.state_changed_at, rule.clear_streak, rule.last_value,
+                       rule.last_evaluated_at]  # fmt: skip
+        rows = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(chunk))
+        with connection.cursor() as cursor:
+            cursor.execute(STATE_SQL.format(rows=rows), params)
 
 
 def _step(rule: AlertRule, value: float | None) -> str | None:

@@ -11,6 +11,7 @@ and hard time limits from `CELERY_QUEUE_TIME_LIMITS`.
 
 import os
 
+from celery import bootsteps, signals
 from tenant_schemas_celery.app import CeleryApp
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "fastn.settings.dev")
@@ -20,3 +21,48 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 
 
 app.autodiscover_tasks()
+
+
+class ThreadedBeat(bootsteps.StartStopStep):
+    """Celery beat as a thread of the worker (settings.FASTN_WORKER_BEAT).
+
+    Celery's own `--beat` forks a process for it, which costs as much memory
+    as a worker; the scheduler only sends a few messages a minute.
+    """
+
+    label = "Beat (thread)"
+    conditional = True
+
+    def __init__(self, worker, **kwargs):
+        from django.conf import settings
+
+        self.enabled = bool(getattr(settings, "FASTN_WORKER_BEAT", False)) and not getattr(worker, "beat", None)
+        super().__init__(worker, **kwargs)
+
+    def create(self, worker):
+        from celery.beat import EmbeddedService
+
+        return EmbeddedService(worker.app, thread=True, scheduler_cls=worker.app.conf.beat_scheduler)
+
+
+app.steps["worker"].add(ThreadedBeat)
+
+
+@signals.task_prerun.connect
+def _bind_log_context(sender=None, **kwargs) -> None:
+    """Log lines of a task carry its organization (tenant-schemas-celery set the schema just before)."""
+    from django.db import connection
+
+    from apps.core import logcontext
+
+    tenant = getattr(connection, "tenant", None)
+    slug = getattr(tenant, "slug", None)
+    logcontext.bind(organization=slug, customer=None, execution_id=None, request_id=None)
+
+
+@signals.worker_process_shutdown.connect
+def _metrics_process_ended(pid=None, **kwargs) -> None:
+    """A pool process ends: its live gauges leave the multi-process metrics."""
+    from apps.core.metrics import process_ended
+
+    process_ended(pid or os.getpid())

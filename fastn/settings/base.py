@@ -31,6 +31,10 @@ DATABASES = {
         engine="django_tenants.postgresql_backend",
     )
 }
+# `make run DB=name` (several stacks on one server: the smoke test's own
+# database) names another database on the same server.
+if env("FASTN_DATABASE_NAME", default=""):
+    DATABASES["default"]["NAME"] = env("FASTN_DATABASE_NAME")
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"].setdefault("OPTIONS", {})
@@ -393,7 +397,9 @@ FASTN_ALLOW_PRIVATE_NETWORK = env.bool("FASTN_ALLOW_PRIVATE_NETWORK", default=Fa
 FASTN_TENANT_CACHE_SECONDS = env.float("FASTN_TENANT_CACHE_SECONDS", default=30.0)
 # Seconds to wait for workers to answer the health check's ping.
 FASTN_HEALTH_WORKER_TIMEOUT = env.float("FASTN_HEALTH_WORKER_TIMEOUT", default=1.0)
-FASTN_PUBLIC_URL = env("FASTN_PUBLIC_URL", default="http://127.0.0.1:8000")
+# Where `make run` serves the web process (the Procfile's gunicorn --bind).
+FASTN_BIND = env("FASTN_BIND", default="127.0.0.1:8000")
+FASTN_PUBLIC_URL = env("FASTN_PUBLIC_URL", default=f"http://{FASTN_BIND}")
 # Workflow sandbox and executions.
 FASTN_SANDBOX_MEMORY_BYTES = env.int("FASTN_SANDBOX_MEMORY_BYTES", default=128 * 1024 * 1024)
 FASTN_EXECUTION_RETENTION_DAYS = env.int("FASTN_EXECUTION_RETENTION_DAYS", default=30)

@@ -28,7 +28,7 @@ run: install static services  ## Install, migrate, seed the demo org, run the Pr
 	$(PY) manage.py ensure_database
 	$(PY) manage.py migrate --noinput -v 0
 	$(PY) manage.py ensure_demo
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m fastn.stack run
+	PATH="$(abspath $(VENV))/bin:$$PATH" $(PY) -m fastn.stack run
 
 test: install-test static services browser  ## Run the whole test suite
 	DJANGO_SETTINGS_MODULE=fastn.settings.test $(PY) manage.py makemigrations --check --dry-run

@@ -11,7 +11,7 @@ PYTEST_WORKERS ?= 2
 .PHONY: run test services venv install install-test static migrate demo lint format check-migrations browser clean bench
 
 # Another stack beside the usual one (the smoke test starts one this way):
-#   make run PORT=8123 DB=fastn_other REDIS_PREFIX=fastn-other
+#   make run PORT=8123 DB=fastn_other REDIS_PREFIX=fastn-other [DEMO_API_PORT=18123]
 # Each is optional; unset, .env and the defaults apply.
 ifdef PORT
 export FASTN_BIND := 127.0.0.1:$(PORT)
@@ -19,6 +19,9 @@ export FASTN_PUBLIC_URL := http://127.0.0.1:$(PORT)
 endif
 ifdef DB
 export FASTN_DATABASE_NAME := $(DB)
+endif
+ifdef DEMO_API_PORT
+export FASTN_DEMO_API_BIND := 127.0.0.1:$(DEMO_API_PORT)
 endif
 ifdef REDIS_PREFIX
 export FASTN_REDIS_PREFIX := $(REDIS_PREFIX)

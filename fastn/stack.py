@@ -42,6 +42,14 @@ STOP_WAIT_SECONDS = 20
 COLORS = ["36", "33", "32", "35", "34", "96", "93", "92"]
 
 
+def default_demo_api_bind(web_bind: str) -> str:
+    """Where the demo's fake API (apps/demo/fake_api.py) listens unless
+    FASTN_DEMO_API_BIND says: the web's port + 10000, so that stacks side by
+    side (each with its own FASTN_BIND) do not collide."""
+    host, _, port = web_bind.rpartition(":")
+    return f"{host or '127.0.0.1'}:{int(port) + 10000}"
+
+
 def procfile_read(path: Path) -> list[tuple[str, str]]:
     """(name, command) for each process line of a Procfile."""
     processes = []
@@ -101,7 +109,7 @@ def supervisord_config(
         "supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface",
         "",
     ]
-    for name, command in processes:
+    for index, (name, command) in enumerate(processes):
         # `exec` replaces the shell: the pid supervisord watches (and signals)
         # is the process itself. The shell expands ${VAR:-default}.
         shell = shlex.join(["/bin/sh", "-c", f"exec {command}"])
@@ -109,6 +117,8 @@ def supervisord_config(
             f"[program:{name}]",
             f"command={_ini_value(shell)}",
             f"directory={_ini_value(str(ROOT))}",
+            # Started in the Procfile's order, stopped in the reverse order.
+            f"priority={100 + 10 * index}",
             "autostart=true",
             "autorestart=true",
             f"startsecs={START_SECONDS}",
@@ -196,6 +206,8 @@ def main(argv: list[str] | None = None) -> None:
     # own ${VARIABLES} (FASTN_BIND…) are expanded by the shell: give them the
     # same values. The environment still wins over the file.
     environ.Env.read_env(ROOT / ".env", overwrite=False)
+    os.environ.setdefault("FASTN_BIND", "127.0.0.1:8000")
+    os.environ.setdefault("FASTN_DEMO_API_BIND", default_demo_api_bind(os.environ["FASTN_BIND"]))
     procfile = Path(getattr(args, "procfile", ROOT / "Procfile"))
     run_dir = ROOT / RUN_DIR_NAME
     run_dir.mkdir(exist_ok=True)

@@ -251,11 +251,17 @@ def _api_example(request: HttpRequest, workflow: Workflow) -> dict:
     base = _public_url()
     run_url = f"{base}/api/v1/workflows/{workflow.slug}/run"
     account_id = str(request.organization.account_id)
+    # The example runs as shown: it names one of the organization's real
+    # customers (a made-up id answers 404), or none when there is none yet.
+    customer = settings_selectors.customer_list().order_by("created_at").only("external_id").first()
+    customer_header = (
+        f'  -H "x-fastn-account-tenant-id: {customer.external_id}" \\\n' if customer is not None else ""
+    )
     curl = (
         f'curl -X POST "{run_url}" \\\n'
         f'  -H "x-fastn-access-key: $FASTN_API_KEY" \\\n'
         f'  -H "x-fastn-account-id: {account_id}" \\\n'
-        f'  -H "x-fastn-account-tenant-id: customer-123" \\\n'
+        f"{customer_header}"
         f'  -H "Content-Type: application/json" \\\n'
         f'  -d \'{{"hello": "world"}}\''
     )

@@ -12,6 +12,8 @@ import environ
 from celery.schedules import crontab
 from kombu import Exchange, Queue
 
+from fastn.stack import default_demo_api_bind
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 env = environ.Env()
@@ -71,6 +73,8 @@ SHARED_APPS = [
     "django_celery_beat",
     "apps.accounts",
     "apps.billing",
+    # The demo organization of `make run` (its record and stable key).
+    "apps.demo",
     # Also a tenant app (below). Its tables exist, empty, in public too, so
     # that deleting a user or group from the public schema can cascade.
     "guardian",
@@ -400,6 +404,9 @@ FASTN_HEALTH_WORKER_TIMEOUT = env.float("FASTN_HEALTH_WORKER_TIMEOUT", default=1
 # Where `make run` serves the web process (the Procfile's gunicorn --bind).
 FASTN_BIND = env("FASTN_BIND", default="127.0.0.1:8000")
 FASTN_PUBLIC_URL = env("FASTN_PUBLIC_URL", default=f"http://{FASTN_BIND}")
+# The demo organization's connector calls a fake API that `make run` serves
+# here (apps/demo/fake_api.py; the Procfile's demo_api).
+FASTN_DEMO_API_BIND = env("FASTN_DEMO_API_BIND", default=default_demo_api_bind(FASTN_BIND))
 # Workflow sandbox and executions.
 FASTN_SANDBOX_MEMORY_BYTES = env.int("FASTN_SANDBOX_MEMORY_BYTES", default=128 * 1024 * 1024)
 FASTN_EXECUTION_RETENTION_DAYS = env.int("FASTN_EXECUTION_RETENTION_DAYS", default=30)

@@ -31,6 +31,7 @@ import collections
 import contextlib
 import fcntl
 import hashlib
+import html
 import json
 import os
 import re
@@ -299,6 +300,23 @@ class Api:
         return execution
 
 
+def api_tab_curl(stack: Stack, workflow: str) -> str:
+    """The curl example of a workflow page's API tab, read as the demo owner."""
+    with httpx.Client(base_url=stack.base, follow_redirects=True, timeout=30) as web:
+        page = web.get("/accounts/login/")
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
+        web.post(
+            "/accounts/login/",
+            data={"login": "demo@fastn.local", "password": "fastn-demo-password", "csrfmiddlewaretoken": token},
+            headers={"Referer": f"{stack.base}/accounts/login/"},
+        )
+        detail = web.get(f"/o/demo/integrations/workflows/{workflow}/")
+        assert detail.status_code == 200, detail.text[:500]
+    found = re.search(r'<pre class="code" id="curl-run">(.*?)</pre>', detail.text, re.S)
+    assert found, "the API tab shows a curl example"
+    return html.unescape(found.group(1))
+
+
 def _pid_spawned(log: str, name: str) -> list[int]:
     return [int(pid) for pid in re.findall(rf"spawned: '{name}' with pid (\d+)", log)]
 
@@ -333,6 +351,48 @@ def test_make_run_from_a_fresh_clone_serves_runs_workflows_and_survives_a_killed
         banner = stack.log()
         assert f"http://127.0.0.1:{stack.port}/o/demo/" in banner, "make run prints the dashboard URL"
         assert "demo@fastn.local" in banner, "make run prints the demo login"
+        demo_key = re.search(r"API key:\s+(\S+)", banner).group(1)
+        demo_account = re.search(r"Account ID:\s+(\S+)", banner).group(1)
+        demo = Api(stack.base, demo_account, demo_key)
+
+        # The demo organization was seeded: its three runs reach the fake
+        # Demo CRM through Acme's connection and complete.
+        def seeded_runs_completed() -> bool:
+            rows = demo.call("GET", "/api/v1/executions?workflow=list-crm-contacts", 200)["results"]
+            return len(rows) >= 3 and all(row["status"] == "completed" for row in rows)
+
+        stack.wait_for("the demo's seeded runs to complete", seeded_runs_completed, 90)
+
+        # The README's four calls, exactly as written, with the key and
+        # account id that make run printed.
+        readme = (clone / "README.md").read_text()
+        block = readme.split("## A workflow in four calls", 1)[1].split("```sh\n", 1)[1].split("```", 1)[0]
+        script = (
+            block.replace("KEY", demo_key)
+            .replace("ACCOUNT", demo_account)
+            .replace("localhost:8000", f"127.0.0.1:{stack.port}")
+            .replace("curl ", "curl -sS --fail-with-body ")
+        )
+        readme_run = subprocess.run(["bash", "-ec", script], capture_output=True, text=True, timeout=120)
+        assert readme_run.returncode == 0, f"the README's calls failed:\n{readme_run.stdout}\n{readme_run.stderr}"
+        last = readme_run.stdout[readme_run.stdout.rindex('{"execution_id"') :]
+        assert json.loads(last)["output"] == 6, readme_run.stdout
+
+        # The workflow page's API tab: its curl, as shown, runs the demo
+        # workflow for a real customer.
+        curl = api_tab_curl(stack, "list-crm-contacts")
+        assert "customer-123" not in curl
+        tab_run = subprocess.run(
+            ["bash", "-ec", curl.replace("curl ", "curl -sS --fail-with-body ", 1)],
+            env={**stack.env, "FASTN_API_KEY": demo_key},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert tab_run.returncode == 0, f"the API tab's curl failed:\n{curl}\n{tab_run.stdout}\n{tab_run.stderr}"
+        ran = json.loads(tab_run.stdout)
+        assert ran["status"] == "completed", ran
+        assert ran["output"]["customer"] == "acme-corp" and ran["output"]["count"] == 3, ran
 
         created = json.loads(
             stack.manage("bootstrap_org", "--name", "Smoke Org", "--owner-email", "owner@smoke.test", "--plan", "pro")

@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class DemoConfig(AppConfig):
+    name = "apps.demo"
+    label = "demo"
+    verbose_name = "Demo organization"
+    default_auto_field = "django.db.models.BigAutoField"

@@ -6,9 +6,12 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 HTMX := static/vendor/htmx.min.js
+# The drop-in widget (GET /embed/fastn.js), built from sdk/widget by esbuild.
+WIDGET := static/embed/fastn.js
+SDK_PACKAGES := js widget react
 PYTEST_WORKERS ?= 2
 
-.PHONY: run test services venv install install-test static migrate demo lint format check-migrations browser clean bench
+.PHONY: run test services venv install install-test static sdk sdk-test migrate demo lint format check-migrations browser clean bench
 
 # Another stack beside the usual one (the smoke test starts one this way):
 #   make run PORT=8123 DB=fastn_other REDIS_PREFIX=fastn-other [DEMO_API_PORT=18123]
@@ -33,7 +36,7 @@ run: install static services  ## Install, migrate, seed the demo org, run the Pr
 	$(PY) manage.py ensure_demo
 	PATH="$(abspath $(VENV))/bin:$$PATH" $(PY) -m fastn.stack run
 
-test: install-test static services browser  ## Run the whole test suite
+test: install-test static sdk services browser  ## Run the whole test suite
 	DJANGO_SETTINGS_MODULE=fastn.settings.test $(PY) manage.py makemigrations --check --dry-run
 	$(PY) -m pytest -n $(PYTEST_WORKERS) --create-db -p no:cacheprovider $(PYTEST_ARGS)
 
@@ -55,13 +58,33 @@ $(VENV)/.installed-test: $(VENV)/.installed requirements/test.txt
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
 
-static: $(HTMX)  ## Front-end libraries from the npm registry (no CDN at run time)
+static: $(HTMX) $(WIDGET)  ## Front-end libraries from the npm registry (no CDN at run time), and the widget
 
 $(HTMX): package.json package-lock.json
 	@command -v npm >/dev/null 2>&1 || { echo "ERROR: npm is needed once to fetch htmx (see package.json)." >&2; exit 1; }
 	npm ci --ignore-scripts --no-audit --no-fund --silent
 	mkdir -p static/vendor
 	cp node_modules/htmx.org/dist/htmx.min.js $(HTMX)
+
+# Each sdk/ package has its own package.json and lock; npm ci when they change.
+sdk/%/node_modules/.installed: sdk/%/package.json sdk/%/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { echo "ERROR: npm is needed to build the widget and the SDKs (sdk/)." >&2; exit 1; }
+	cd sdk/$* && npm ci --ignore-scripts --no-audit --no-fund --silent
+	@touch $@
+
+$(WIDGET): sdk/widget/node_modules/.installed sdk/widget/build.mjs $(wildcard sdk/widget/src/*) $(wildcard sdk/js/src/*)
+	node sdk/widget/build.mjs
+	mkdir -p $(dir $(WIDGET))
+	cp sdk/widget/dist/fastn.js $(WIDGET)
+
+sdk/js/dist/index.js: sdk/js/node_modules/.installed sdk/js/build.mjs sdk/js/tsconfig.json $(wildcard sdk/js/src/*)
+	node sdk/js/build.mjs
+
+# @fastn/react links ../js (file:), so the client is built first.
+sdk/react/dist/index.js: sdk/js/dist/index.js sdk/react/node_modules/.installed sdk/react/build.mjs sdk/react/tsconfig.json $(wildcard sdk/react/src/*)
+	node sdk/react/build.mjs
+
+sdk: sdk/js/dist/index.js sdk/react/dist/index.js $(WIDGET)  ## Build the SDKs in sdk/ (their tests run inside the pytest suite, against a live server)
 
 services:  ## Start PostgreSQL and Redis when they are down
 	@./.ci/ensure-services
@@ -87,4 +110,4 @@ bench: install services  ## Benchmarks (figures printed and appended to bench/RE
 	$(PY) bench/quota_check.py
 
 clean:
-	rm -rf $(VENV) node_modules static/vendor staticfiles .run
+	rm -rf $(VENV) node_modules static/vendor static/embed staticfiles .run $(foreach p,$(SDK_PACKAGES),sdk/$(p)/node_modules sdk/$(p)/dist)

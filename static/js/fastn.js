@@ -8,6 +8,8 @@
  *   itself when htmx swaps content into it.
  * - tabs: [data-tabs] with role=tab buttons (the URL hash selects a tab).
  * - copy buttons: [data-copy="text"] or [data-copy-target="#selector"].
+ * - a checkbox [data-shows="#selector"] shows that block while it is checked
+ *   (fields that mean nothing while it is off stay hidden).
  */
 (function () {
   "use strict";
@@ -186,6 +188,15 @@
     setTimeout(() => (button.textContent = label), 1500);
   });
 
+  // --- checkboxes that show a block ------------------------------------------------------
+  function syncShown(box) {
+    document.querySelectorAll(box.dataset.shows).forEach((node) => (node.hidden = !box.checked));
+  }
+
+  document.addEventListener("change", (event) => {
+    if (event.target.matches("input[type=checkbox][data-shows]")) syncShown(event.target);
+  });
+
   // --- small things ---------------------------------------------------------------------
   document.addEventListener("click", (event) => {
     const row = event.target.closest("tr[data-href]");
@@ -206,9 +217,13 @@
       fastn.openDialog(dialog);
     });
     autohide(document);
+    document.querySelectorAll("input[type=checkbox][data-shows]").forEach(syncShown);
   }
 
-  document.addEventListener("htmx:afterSettle", (event) => autohide(event.detail.elt || document));
+  document.addEventListener("htmx:afterSettle", (event) => {
+    autohide(event.detail.elt || document);
+    (event.detail.elt || document).querySelectorAll("input[type=checkbox][data-shows]").forEach(syncShown);
+  });
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
   else start();

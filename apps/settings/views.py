@@ -367,7 +367,6 @@ def roles(request: HttpRequest) -> HttpResponse:
 def role_save(request: HttpRequest, slug: str) -> HttpResponse:
     """Save the matrix and the object scopes of a custom role."""
     from apps.accounts.access import scopable_types
-
     from apps.accounts.roles import RESOURCES_NOT_IN_USE
     from apps.settings.models import CustomRole
 

@@ -254,9 +254,7 @@ def _api_example(request: HttpRequest, workflow: Workflow) -> dict:
     # The example runs as shown: it names one of the organization's real
     # customers (a made-up id answers 404), or none when there is none yet.
     customer = settings_selectors.customer_list().order_by("created_at").only("external_id").first()
-    customer_header = (
-        f'  -H "x-fastn-account-tenant-id: {customer.external_id}" \\\n' if customer is not None else ""
-    )
+    customer_header = f'  -H "x-fastn-account-tenant-id: {customer.external_id}" \\\n' if customer is not None else ""
     curl = (
         f'curl -X POST "{run_url}" \\\n'
         f'  -H "x-fastn-access-key: $FASTN_API_KEY" \\\n'

@@ -46,7 +46,13 @@ def test_a_signature_format_left_in_the_hidden_fields_does_not_turn_signing_on(o
     client = _member(org_a)
     response = client.post(
         f"/o/{org_a.slug}/integrations/triggers/?type=webhook",
-        {"type": "webhook", "workflow": workflow, "environment": "production", "enabled": "on", "signature_scheme": "github"},
+        {
+            "type": "webhook",
+            "workflow": workflow,
+            "environment": "production",
+            "enabled": "on",
+            "signature_scheme": "github",
+        },
         follow=True,
     )
     assert response.status_code == 200

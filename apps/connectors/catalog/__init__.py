@@ -9,10 +9,10 @@ customer's call. See README.md in this folder to add a connector.
 from __future__ import annotations
 
 import copy
-from types import MappingProxyType
 import functools
 import json
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from apps.connectors.definition import Problem, clean_definition, validate_definition

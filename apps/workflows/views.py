@@ -462,6 +462,15 @@ def workflow_run(request: HttpRequest, slug: str) -> HttpResponse:
     """GET: the Run dialog's form. POST: run the version deployed to the chosen environment."""
     workflow = _workflow_or_404(request, slug, "run")
     environments = settings_selectors.environment_list()
+    if request.method == "GET" and request.GET.get("execution"):
+        # The dialog following a run it started: the same result block,
+        # polled until the run ends (see run.html).
+        execution = selectors.execution_get(execution_id=request.GET["execution"])
+        if execution.workflow_id != workflow.id:
+            raise Http404("No such execution of this workflow.")
+        form = RunForm(environments=environments, initial={"environment": execution.environment, "input": "{}"})
+        context = _run_context(request, workflow, form, environments, execution=execution)
+        return _render(request, "workflows/run.html", context, partial="body")
     if request.method == "GET":
         deployed = selectors.deployments_by_environment(workflow=workflow)
         production = next((e.slug for e in environments if e.is_production), "production")

@@ -8,6 +8,8 @@
  *   itself when htmx swaps content into it.
  * - tabs: [data-tabs] with role=tab buttons (the URL hash selects a tab).
  * - copy buttons: [data-copy="text"] or [data-copy-target="#selector"].
+ * - fields with [data-keep="key"] keep what was typed across page loads of
+ *   the tab (sessionStorage): the Test panel's input survives a Deploy.
  * - a checkbox [data-shows="#selector"] shows that block while it is checked
  *   (fields that mean nothing while it is off stay hidden).
  */
@@ -188,6 +190,28 @@
     setTimeout(() => (button.textContent = label), 1500);
   });
 
+  // --- fields kept across reloads -------------------------------------------------------
+  function restoreKept(root) {
+    root.querySelectorAll("[data-keep]").forEach((field) => {
+      try {
+        const kept = sessionStorage.getItem("fastn:" + field.dataset.keep);
+        if (kept !== null) field.value = kept;
+      } catch (err) {
+        /* storage refused (private mode): nothing kept */
+      }
+    });
+  }
+
+  document.addEventListener("input", (event) => {
+    const field = event.target.closest && event.target.closest("[data-keep]");
+    if (!field) return;
+    try {
+      sessionStorage.setItem("fastn:" + field.dataset.keep, field.value);
+    } catch (err) {
+      /* storage full or refused */
+    }
+  });
+
   // --- checkboxes that show a block ------------------------------------------------------
   function syncShown(box) {
     document.querySelectorAll(box.dataset.shows).forEach((node) => (node.hidden = !box.checked));
@@ -218,6 +242,7 @@
     });
     autohide(document);
     document.querySelectorAll("input[type=checkbox][data-shows]").forEach(syncShown);
+    restoreKept(document);
   }
 
   document.addEventListener("htmx:afterSettle", (event) => {

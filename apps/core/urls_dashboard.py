@@ -10,6 +10,7 @@ org_patterns = [
     path("widgets/", views.widgets, name="widgets"),
     path("activity/", views.activity, name="activity"),
     path("settings/billing/", include("apps.billing.urls")),
+    path("", include("apps.customers.urls")),
     path("settings/", include(connectors_urls.settings_urlpatterns)),
     path("settings/", include("apps.settings.urls")),
     path("", include("apps.workflows.urls")),

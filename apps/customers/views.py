@@ -42,9 +42,7 @@ def _context(request: HttpRequest, customer, form: CustomerEditForm) -> dict[str
     if principal.can(Resource.WORKFLOWS, "view"):
         from apps.workflows import selectors as workflow_selectors
 
-        page = workflow_selectors.execution_page(
-            cursor=None, limit=RECENT_EXECUTIONS, customer=customer.external_id
-        )
+        page = workflow_selectors.execution_page(cursor=None, limit=RECENT_EXECUTIONS, customer=customer.external_id)
         context["executions"] = page.items
         context["more_executions"] = page.has_more
     if principal.can(Resource.BILLING, "view"):

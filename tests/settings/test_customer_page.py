@@ -31,7 +31,8 @@ def test_the_customer_page_shows_connections_executions_usage_and_sessions(owner
             "actions": {"list": {"method": "GET", "path": "/x"}},
         },
     )
-    made = api(org_a, customer="acme").post("/api/v1/connections", {"connector": "crm", "credentials": {"api_key": "k"}})
+    body = {"connector": "crm", "credentials": {"api_key": "k"}}
+    made = api(org_a, customer="acme").post("/api/v1/connections", body)
     assert made.status_code == 201, made.content
 
     listing = owner.get(f"/o/{org_a.slug}/settings/customers/").content.decode()

@@ -13,9 +13,14 @@ guard that fails when `make run` would. It
   (kept between runs under ~/.cache/fastn/smoke-venvs, one per hash of those
   two files and the Python version: a change to either builds a new one;
   FASTN_SMOKE_FRESH_VENV=1 builds one in the temporary folder instead);
-- waits for /api/v1/health, creates an organization with bootstrap_org, runs
-  an Instant workflow through a webhook trigger and a Standard workflow
-  through the API, and checks both outputs;
+- waits for /api/v1/health; checks the banner (dashboard URL, demo login,
+  demo key), the demo organization's seeded runs (they call the fake Demo
+  CRM that the stack serves), the README's four calls and the workflow API
+  tab's curl, each run exactly as shown with the printed key, and the
+  product's own 404 page;
+- creates an organization with bootstrap_org, runs an Instant workflow
+  through a webhook trigger and a Standard workflow through the API, and
+  checks both outputs;
 - kills one worker's main process with SIGKILL and sees supervisord start it
   again and the next Standard execution complete;
 - stops the stack as Ctrl-C does, checks nothing is left running, and drops
@@ -398,6 +403,10 @@ def test_make_run_from_a_fresh_clone_serves_runs_workflows_and_survives_a_killed
             stack.manage("bootstrap_org", "--name", "Smoke Org", "--owner-email", "owner@smoke.test", "--plan", "pro")
         )
         api = Api(stack.base, created["account_id"], created["api_keys"]["live"])
+
+        # make run serves the product's 404 page, not Django's debug page.
+        missing = httpx.get(f"{stack.base}/o/demo/no-such-page", timeout=30)
+        assert missing.status_code == 404 and "URLconf" not in missing.text, missing.text[:300]
 
         # Instant, through a webhook trigger: the hook answers with the result.
         sum_code = "export default async (ctx) => ({sum: ctx.input.numbers.reduce((a, b) => a + b, 0)})"

@@ -6,7 +6,9 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.permissions import AllowAny
 
 from apps.accounts.views import invitation_page
+from apps.connectors import urls as connectors_urls
 from apps.core.api import HealthView, unknown_api_route
+from apps.home import views as home_views
 from apps.triggers import hooks as trigger_hooks
 
 # The API description is public: it documents the contract, not any data.
@@ -24,6 +26,19 @@ api_v1 = [
     path("", include("apps.triggers.urls_api")),
 ]
 
+# The dashboard of one organization: /o/<org-slug>/…
+org_patterns = [
+    path("", include("apps.home.urls")),
+    path("integrations/", include(connectors_urls.urlpatterns)),
+    path("activity/", include("apps.activity.urls")),
+    path("settings/billing/", include("apps.billing.urls")),
+    path("", include("apps.customers.urls")),
+    path("settings/", include(connectors_urls.settings_urlpatterns)),
+    path("settings/", include("apps.settings.urls")),
+    path("", include("apps.workflows.urls")),
+    path("", include("apps.triggers.urls")),
+]
+
 urlpatterns = [
     path("api/v1/", include((api_v1, "api"))),
     re_path(r"^api/", unknown_api_route),
@@ -35,7 +50,9 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("oidc/", include("mozilla_django_oidc.urls")),
     path("invites/<str:token>", invitation_page, name="invitation"),
-    path("", include("apps.core.urls_dashboard")),
+    path("", home_views.root, name="root"),
+    path("o/", home_views.organization_picker, name="organization_picker"),
+    path("o/<slug:org_slug>/", include(org_patterns)),
 ]
 
 handler404 = "apps.core.views.page_not_found"

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-WORKER_START_SECONDS = 120
+WORKERS_START_SECONDS = 120
 
 
 def pytest_collection_modifyitems(config, items):
@@ -451,9 +451,10 @@ def celery_workers(django_db_setup, django_db_blocker):
         )
     from fastn.celery import app
 
-    # Generous: on a loaded 2-core machine (several suites at once, or the
-    # smoke test's own stack beside this one) three workers boot slowly.
-    deadline = time.monotonic() + WORKER_START_SECONDS
+    # Importing Django and the apps takes a worker ~2 s of CPU; on a busy
+    # machine (CI, or several test runs sharing two cores) three of them
+    # starting at once need far more than that in wall time.
+    deadline = time.monotonic() + WORKERS_START_SECONDS
     while time.monotonic() < deadline:
         replies = app.control.inspect(timeout=0.5).active_queues() or {}
         served = {q["name"] for queues in replies.values() for q in queues}
@@ -463,7 +464,7 @@ def celery_workers(django_db_setup, django_db_blocker):
     else:
         for proc in procs:
             proc.kill()
-        raise RuntimeError(f"Celery workers did not come up within {WORKER_START_SECONDS} s")
+        raise RuntimeError(f"Celery workers did not come up within {WORKERS_START_SECONDS} s")
     yield procs
     for proc in procs:
         proc.terminate()

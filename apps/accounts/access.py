@@ -202,7 +202,7 @@ def _narrowed(principal: Principal, resource: str) -> bool:
         return False
     cache = principal.extra.setdefault("_scoped_resources", {})
     if principal.role not in cache:
-        from apps.settings.selectors import custom_role_scoped_resources
+        from apps.accounts.registry import custom_role_scoped_resources
 
         cache[principal.role] = custom_role_scoped_resources(slug=principal.role)
     return resource in cache[principal.role]
@@ -226,7 +226,7 @@ def principal_require_object(principal: Principal, resource: str, action: str, o
     """Refuse (403, audited) unless `principal_can_object` says yes."""
     if principal_can_object(principal, resource, action, obj):
         return
-    from apps.settings.services import audit_denied
+    from apps.accounts.registry import audit_denied
 
     kind = scopable_type(resource)
     object_id = str(getattr(obj, kind.lookup_field)) if kind else str(obj.pk)

@@ -8,4 +8,11 @@ class AccountsConfig(AppConfig):
 
     def ready(self) -> None:
         # System checks of the residency settings (registered on import).
-        from apps.core import residency  # noqa: F401
+        # The Owner of a new organization (apps.core.lifecycle).
+        from apps.accounts.lifecycle import organization_owner_create
+        from apps.core import (
+            lifecycle,
+            residency,  # noqa: F401
+        )
+
+        lifecycle.register_organization_steps(created=organization_owner_create)

@@ -41,7 +41,7 @@ class ApiKeyAuthentication(BaseAuthentication):
         if not raw_key:
             return None
         organization = _organization_or_fail(request)
-        from apps.settings.services import api_key_authenticate
+        from apps.accounts.registry import api_key_authenticate
 
         api_key = api_key_authenticate(raw_key=raw_key.strip())
         if api_key is None:

@@ -43,7 +43,7 @@ class HasRolePermission(BasePermission):
         action = required_action(view, request.method)
         if principal.can(resource, action):
             return True
-        from apps.settings.services import audit_denied
+        from apps.accounts.registry import audit_denied
 
         audit_denied(
             actor=principal,
@@ -59,8 +59,8 @@ def require_permission(principal: Principal, resource: str, action: str, *, reso
     """Check a permission inside a view or service; audit and raise when missing."""
     if principal.can(resource, action):
         return
+    from apps.accounts.registry import audit_denied
     from apps.core.errors import PermissionDenied
-    from apps.settings.services import audit_denied
 
     audit_denied(
         actor=principal,

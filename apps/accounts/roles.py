@@ -133,6 +133,6 @@ def role_permissions(slug: str) -> frozenset[str]:
     """
     if slug in SYSTEM_ROLE_PERMISSIONS:
         return SYSTEM_ROLE_PERMISSIONS[slug]
-    from apps.settings.selectors import custom_role_permissions
+    from apps.accounts.registry import custom_role_permissions
 
     return custom_role_permissions(slug=slug)

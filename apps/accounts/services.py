@@ -72,21 +72,21 @@ PUBLIC_EMAIL_DOMAINS = frozenset(
 
 
 def _audit(actor: Principal, organization: Organization, **kwargs) -> None:
-    from apps.settings.services import audit_record
+    from apps.accounts.registry import audit_record
 
     with organization_context(organization):
         audit_record(actor=actor, **kwargs)
 
 
 def _audit_denied(actor: Principal, organization: Organization, **kwargs) -> None:
-    from apps.settings.services import audit_denied
+    from apps.accounts.registry import audit_denied
 
     with organization_context(organization):
         audit_denied(actor=actor, **kwargs)
 
 
 def _role_exists(organization: Organization, role: str) -> bool:
-    from apps.settings.services import role_exists
+    from apps.accounts.registry import role_exists
 
     with organization_context(organization):
         return role_exists(role)

@@ -10,6 +10,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from apps.accounts import selectors, services
+from apps.accounts.dashboard import dashboard_view, render_panel
 from apps.accounts.forms import (
     AcceptInvitationForm,
     EmailDomainForm,
@@ -20,14 +21,13 @@ from apps.accounts.forms import (
 )
 from apps.accounts.models import Membership
 from apps.accounts.roles import Resource
-from apps.core.dashboard import dashboard_view, render_panel
 from apps.core.errors import FastnError
 
 # --- People -------------------------------------------------------------------------------
 
 
 def _people_context(request, **extra):
-    from apps.settings.selectors import role_choices
+    from apps.accounts.registry import role_choices
 
     organization = request.organization
     roles = role_choices()
@@ -79,7 +79,7 @@ def people(request: HttpRequest) -> HttpResponse:
 @require_POST
 @dashboard_view(Resource.MEMBERS, "create")
 def invite(request: HttpRequest) -> HttpResponse:
-    from apps.settings.selectors import role_choices
+    from apps.accounts.registry import role_choices
 
     teams = [(t.slug, t.name) for t in selectors.team_list(organization=request.organization)]
     form = InviteForm(request.POST, roles=role_choices(), teams=teams)

@@ -5,30 +5,9 @@ data (customer tiers and limits, usage rollups, notices) lives in each
 organization's schema, in the `apps.metering` app.
 """
 
-from django.core.exceptions import ValidationError
 from django.db import models
 
-from apps.billing.quotas import Dimension, Enforcement
-
-
-def validate_limits(value: object) -> None:
-    if not isinstance(value, dict):
-        raise ValidationError("Limits must be an object of dimension → integer or null.")
-    for name, limit in value.items():
-        if name not in Dimension.values:
-            raise ValidationError(f"Unknown quota dimension {name!r}.")
-        if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 0):
-            raise ValidationError(f"{name}: a limit is a non-negative integer, or null for unlimited.")
-
-
-def validate_enforcements(value: object) -> None:
-    if not isinstance(value, dict):
-        raise ValidationError("Enforcements must be an object of dimension → mode.")
-    for name, mode in value.items():
-        if name not in Dimension.values:
-            raise ValidationError(f"Unknown quota dimension {name!r}.")
-        if mode not in Enforcement.values:
-            raise ValidationError(f"{name}: the mode is one of {', '.join(Enforcement.values)}.")
+from apps.metering.dimensions import Enforcement, validate_enforcements, validate_limits
 
 
 class Plan(models.Model):

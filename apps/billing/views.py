@@ -10,11 +10,11 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from apps.accounts.dashboard import dashboard_view
 from apps.accounts.roles import Resource
 from apps.billing import selectors, services
 from apps.billing.forms import CustomerLimitsForm, TierForm
 from apps.billing.quotas import Dimension, Enforcement
-from apps.core.dashboard import dashboard_view
 from apps.core.errors import FastnError
 
 TEMPLATE = "settings/billing.html"

@@ -5,3 +5,11 @@ class ConnectorsConfig(AppConfig):
     name = "apps.connectors"
     label = "connectors"
     verbose_name = "Connectors and connections"
+
+    def ready(self) -> None:
+        # What `rotate_encryption_keys` re-encrypts here (apps.core.rotation).
+        from apps.connectors import lifecycle
+        from apps.core import rotation
+
+        rotation.register_rotation("connection credentials", lifecycle.connection_credentials_rotate)
+        rotation.register_rotation("OAuth app secrets", lifecycle.oauth_app_secrets_rotate)

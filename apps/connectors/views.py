@@ -15,6 +15,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from apps.accounts.dashboard import dashboard_view, org_url, render_panel
 from apps.accounts.roles import Resource
 from apps.connectors import catalog, selectors, services
 from apps.connectors.credentials import credential_fields
@@ -22,7 +23,6 @@ from apps.connectors.exceptions import InvalidDefinition
 from apps.connectors.forms import DefinitionForm, OAuthAppForm, OpenAPIImportForm
 from apps.connectors.models import Connection
 from apps.connectors.services.calls import connector_load
-from apps.core.dashboard import dashboard_view, org_url, render_panel
 from apps.core.errors import FastnError
 
 STATUS_CHOICES = [

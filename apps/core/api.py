@@ -19,6 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.core.customers import customer_get
 from apps.core.errors import InvalidInput, error_body
 from apps.core.health import health_report
 
@@ -44,8 +45,6 @@ class TenantAPIView(APIView):
 
     def customer(self, request: Request, *, required: bool = True):
         """The customer named by `x-fastn-account-tenant-id`, or None when optional."""
-        from apps.settings.selectors import customer_get
-
         external_id = self.customer_external_id(request)
         if external_id is None:
             if required:

@@ -3,7 +3,9 @@
 One registry for every section page: to add a page to a section, add its tab
 here (an app's page joins with one line). A tab shows to members whose role
 can `action` on `resource` (None: every member); a tab whose URL does not
-exist (an app not installed) is skipped.
+exist (an app not installed) is skipped. Resources are the permission
+matrix's names (apps.accounts.roles.Resource), written out: core imports no
+other app.
 """
 
 from __future__ import annotations
@@ -11,8 +13,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.urls import NoReverseMatch, reverse
-
-from apps.accounts.roles import Resource
 
 
 @dataclass(frozen=True)
@@ -37,10 +37,10 @@ SECTIONS: dict[str, Section] = {
         "Connectors, connections, workflows and triggers of this organization.",
         tabs=(
             SectionTab("overview", "Overview", "integrations", None),
-            SectionTab("connectors", "Connectors", "integrations_connectors", Resource.CONNECTORS),
-            SectionTab("connections", "Connections", "integrations_connections", Resource.CONNECTIONS),
-            SectionTab("workflows", "Workflows", "workflows", Resource.WORKFLOWS),
-            SectionTab("triggers", "Triggers", "triggers", Resource.WORKFLOWS),
+            SectionTab("connectors", "Connectors", "integrations_connectors", "connectors"),
+            SectionTab("connections", "Connections", "integrations_connections", "connections"),
+            SectionTab("workflows", "Workflows", "workflows", "workflows"),
+            SectionTab("triggers", "Triggers", "triggers", "workflows"),
         ),
     ),
     "widgets": Section("Widgets", "The embeddable widget your customers use to connect apps and turn workflows on."),
@@ -48,8 +48,8 @@ SECTIONS: dict[str, Section] = {
         "Activity",
         "Executions, events and traces of this organization.",
         tabs=(
-            SectionTab("executions", "Executions", "executions", Resource.WORKFLOWS),
-            SectionTab("events", "Events", "events", Resource.WORKFLOWS),
+            SectionTab("executions", "Executions", "executions", "workflows"),
+            SectionTab("events", "Events", "events", "workflows"),
         ),
     ),
 }

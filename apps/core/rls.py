@@ -346,7 +346,7 @@ class CustomerScopeMiddleware:
             return self.get_response(request)
         if not _view_is_customer_scoped(request):
             return self.get_response(request)
-        from apps.settings.selectors import customer_id_for_external_id
+        from apps.core.customers import customer_id_for_external_id
 
         customer_id = customer_id_for_external_id(external_id=header)
         request.customer_scope_id = customer_id  # type: ignore[attr-defined]

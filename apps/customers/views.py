@@ -9,8 +9,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
+from apps.accounts.dashboard import dashboard_view, org_url
 from apps.accounts.roles import Resource
-from apps.core.dashboard import dashboard_view, org_url
 from apps.core.errors import FastnError
 from apps.customers.forms import CustomerEditForm
 from apps.settings import selectors as settings_selectors

@@ -5,15 +5,14 @@ django-tenants puts an app's tables in one kind of schema. Plans are shared
 its customer tiers and per-customer limits, the usage rolled up from the
 Redis counters, and the record of quota notices. The logic that reads and
 writes these tables is in `apps.billing` (services, selectors), which is the
-only app that touches them.
+only app that touches them; billing builds on this app, never the reverse.
 """
 
 import uuid
 
 from django.db import models
 
-from apps.billing.models import validate_enforcements, validate_limits
-from apps.billing.quotas import Dimension, Enforcement, Meter, Period
+from apps.metering.dimensions import Dimension, Enforcement, Meter, Period, validate_enforcements, validate_limits
 
 
 class CustomerTier(models.Model):

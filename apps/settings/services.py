@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from apps.accounts.principals import Principal
 from apps.accounts.roles import SystemRole, is_system_role, role_permissions
-from apps.core import crypto
+from apps.core import crypto, lifecycle
 from apps.core.errors import InvalidInput
 from apps.core.residency import customer_database
 from apps.settings.exceptions import (
@@ -154,12 +154,8 @@ def customer_delete(*, actor: Principal, external_id: str) -> None:
     customer_id = customer.id
     region_database = customer_database(customer)
     customer.delete()
-    # The customer's fastn.db schema and role go with it.
-    from apps.workflows.sandbox_db import SandboxScope, sandbox_drop
-
-    sandbox_drop(
-        SandboxScope(organization_id=actor.organization.pk, schema_suffix=customer_id.hex, database=region_database)
-    )
+    # What other apps keep for the customer elsewhere goes with it (its fastn.db schema and role).
+    lifecycle.customer_deleted(organization_id=actor.organization.pk, customer_id=customer_id, database=region_database)
     audit_record(actor=actor, action="customer.delete", resource_type="customer", resource_id=external_id)
 
 

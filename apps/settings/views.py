@@ -9,8 +9,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from apps.accounts.dashboard import dashboard_view, render_panel
 from apps.accounts.roles import Resource
-from apps.core.dashboard import dashboard_view, render_panel
 from apps.core.errors import FastnError
 from apps.settings import selectors, services
 from apps.settings.forms import (
@@ -324,7 +324,7 @@ def _roles_context(request, selected: str | None = None, **extra):
 
 def _with_role_url(request: HttpRequest, response: HttpResponse, slug: str) -> HttpResponse:
     """Point the address bar at the role shown, so a reload shows it again."""
-    from apps.core.dashboard import org_url
+    from apps.accounts.dashboard import org_url
 
     response["HX-Push-Url"] = f"{org_url(request, 'settings_roles')}?role={slug}"
     return response

@@ -89,3 +89,14 @@ def event_outgoing_calls(*, execution_ids: list, limit: int = 100) -> list:
     if not execution_ids:
         return []
     return list(CallTrace.objects.filter(execution_id__in=execution_ids).order_by("created_at")[:limit])
+
+
+def events_with_execution_status(*, events: list[Event]) -> None:
+    """Give each event its execution's current status (the event row's copy
+    lags until the relay settles it)."""
+    from apps.workflows.selectors import execution_statuses
+
+    ids = [e.execution_id for e in events if e.execution_id]
+    current = execution_statuses(execution_ids=ids) if ids else {}
+    for event in events:
+        event.execution_status = current.get(event.execution_id, event.execution_status)

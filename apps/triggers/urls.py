@@ -1,4 +1,4 @@
-"""Dashboard pages of triggers and events, under /o/<org-slug>/ (see apps.core.urls_dashboard)."""
+"""Dashboard pages of triggers, under /o/<org-slug>/ (wired in fastn/urls.py)."""
 
 from django.urls import path
 
@@ -17,6 +17,4 @@ urlpatterns = [
     ),
     path("integrations/triggers/<str:trigger_id>/fire", views.trigger_fire, name="trigger_fire"),
     path("integrations/triggers/<str:trigger_id>/delete", views.trigger_delete, name="trigger_delete"),
-    path("activity/events/", views.event_list, name="events"),
-    path("activity/events/<str:event_id>/", views.event_detail, name="event"),
 ]

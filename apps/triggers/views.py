@@ -2,24 +2,21 @@
 
 from __future__ import annotations
 
-import json
-
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST
 
+from apps.accounts.dashboard import dashboard_view, org_url, organization_zone, render_panel
 from apps.accounts.roles import Action, Resource
-from apps.core.dashboard import dashboard_view, org_url, organization_zone, render_panel
 from apps.core.errors import FastnError
 from apps.core.navigation import section_context
-from apps.core.pagination import paginate_newest_first
 from apps.triggers import selectors
 from apps.triggers.api import next_runs
-from apps.triggers.exceptions import EventNotFound, TriggerNotFound
+from apps.triggers.exceptions import TriggerNotFound
 from apps.triggers.forms import TriggerForm
-from apps.triggers.models import Event, Trigger
+from apps.triggers.models import Trigger
 from apps.triggers.services import triggers as services
 from apps.triggers.services.events import trigger_fire as trigger_fire_service
 
@@ -28,14 +25,6 @@ TYPE_TABS = [
     (Trigger.Type.SCHEDULER, "Scheduler"),
     (Trigger.Type.APP_EVENT, "App events"),
 ]
-EVENT_TABS = [
-    ("", "All"),
-    (Event.Type.WEBHOOK, "Webhook"),
-    (Event.Type.SCHEDULER, "Scheduled"),
-    (Event.Type.MANUAL, "Manual"),
-    (Event.Type.APP_EVENT, "App event"),
-]
-EVENTS_PER_PAGE = 50
 
 
 def _render(request: HttpRequest, template: str, context: dict, *, partial: str | None = None, status: int = 200):
@@ -134,7 +123,7 @@ def trigger_detail(request: HttpRequest, trigger_id: str) -> HttpResponse:
     else:
         form = _form(request, initial=TriggerForm.initial_for(trigger))
     events = list(selectors.event_list(trigger_id=trigger.id).order_by("-received_at")[:10])
-    _with_execution_status(events)
+    selectors.events_with_execution_status(events=events)
     context = {
         **_page(request, "integrations", "triggers"),
         "trigger": trigger,
@@ -194,84 +183,3 @@ def trigger_delete(request: HttpRequest, trigger_id: str) -> HttpResponse:
     services.trigger_delete(actor=request.principal, trigger=trigger)
     messages.success(request, "Trigger deleted.")
     return redirect(org_url(request, "triggers") + f"?type={kind}")
-
-
-# --- Activity → Events ----------------------------------------------------------------------------
-
-
-@require_GET
-@dashboard_view(Resource.WORKFLOWS, "view")
-def event_list(request: HttpRequest) -> HttpResponse:
-    kind = request.GET.get("type", "")
-    problems = []
-    if kind not in dict(EVENT_TABS):
-        problems.append(f"There is no event type {kind!r}: showing all.")
-        kind = ""
-    refresh = request.GET.get("refresh") == "1"
-    try:
-        page = paginate_newest_first(
-            selectors.event_list(type=kind),
-            cursor=request.GET.get("cursor"),
-            limit=EVENTS_PER_PAGE,
-            time_field="received_at",
-        )
-    except FastnError as exc:
-        problems.append(exc.message)
-        page = paginate_newest_first(
-            selectors.event_list(type=kind), cursor=None, limit=EVENTS_PER_PAGE, time_field="received_at"
-        )
-    _with_execution_status(page.items)
-    base = org_url(request, "events")
-    query = "&".join(part for part in (f"type={kind}" if kind else "", "refresh=1" if refresh else "") if part)
-    context = {
-        **_page(request, "activity", "events"),
-        "kind": kind,
-        "event_tabs": [
-            {
-                "value": v,
-                "label": label,
-                "query": "&".join(p for p in (f"type={v}" if v else "", "refresh=1" if refresh else "") if p),
-            }
-            for v, label in EVENT_TABS
-        ],
-        "events": page.items,
-        "list_url": base,
-        "refresh_query": query,
-        "next_query": (query + "&" if query else "") + f"cursor={page.next_cursor}" if page.next_cursor else "",
-        "auto_refresh": refresh,
-        "problems": problems,
-    }
-    partial = None
-    if request.htmx and (request.htmx.target == "event-rows" or request.GET.get("cursor")):
-        partial = "rows"
-    return _render(request, "triggers/events.html", context, partial=partial)
-
-
-def _with_execution_status(events) -> None:
-    """The executions' current status (the event row's copy lags until the relay settles it)."""
-    from apps.workflows.models import Execution
-
-    ids = [e.execution_id for e in events if e.execution_id]
-    current = dict(Execution.objects.filter(id__in=ids).values_list("id", "status")) if ids else {}
-    for event in events:
-        event.execution_status = current.get(event.execution_id, event.execution_status)
-
-
-@require_GET
-@dashboard_view(Resource.WORKFLOWS, "view")
-def event_detail(request: HttpRequest, event_id: str) -> HttpResponse:
-    try:
-        event = selectors.event_get(event_id=event_id)
-    except EventNotFound:
-        raise Http404("No such event.") from None
-    executions = selectors.event_executions(event=event)
-    context = {
-        **_page(request, "activity", "events"),
-        "event": event,
-        "executions": executions,
-        "calls": selectors.event_outgoing_calls(execution_ids=[e.id for e in executions]),
-        "payload_json": json.dumps(event.payload, indent=2, ensure_ascii=False)[:200_000],
-        "headers_json": json.dumps(event.headers or {}, indent=2, ensure_ascii=False),
-        "error_json": json.dumps(event.error, indent=2, ensure_ascii=False) if event.error else "",
-    }
-    return _render(request, "triggers/event.html", context)

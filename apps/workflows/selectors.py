@@ -259,3 +259,8 @@ def workflow_choices(*, limit: int = 500) -> list[tuple[str, str]]:
 
 def execution_attempts(*, execution: Execution) -> list:
     return list(execution.attempt_rows.order_by("number"))
+
+
+def execution_statuses(*, execution_ids: list) -> dict[Any, str]:
+    """The current status of each execution, by id (absent ids are left out)."""
+    return dict(Execution.objects.filter(id__in=execution_ids).values_list("id", "status"))

@@ -1,4 +1,4 @@
-"""Dashboard pages of workflows, under /o/<org-slug>/ (see apps.core.urls_dashboard)."""
+"""Dashboard pages of workflows, under /o/<org-slug>/ (wired in fastn/urls.py)."""
 
 from django.urls import path
 
@@ -15,6 +15,4 @@ urlpatterns = [
     path("integrations/workflows/<slug:slug>/test", views.workflow_test, name="workflow_test"),
     path("integrations/workflows/<slug:slug>/executions", views.workflow_executions, name="workflow_executions"),
     path("integrations/workflows/<slug:slug>/versions/<int:number>/", views.workflow_version, name="workflow_version"),
-    path("activity/executions/", views.execution_list, name="executions"),
-    path("activity/executions/<str:execution_id>/", views.execution_detail, name="execution"),
 ]

@@ -13,7 +13,6 @@ Dialogs, the editor's conveniences and Test use static/js.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib import messages
@@ -23,9 +22,9 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from apps.accounts.access import principal_filter_queryset
+from apps.accounts.dashboard import dashboard_view, org_url, organization_zone, render_panel
 from apps.accounts.permissions import require_permission
 from apps.accounts.roles import Action, Resource
-from apps.core.dashboard import dashboard_view, org_url, organization_zone, render_panel
 from apps.core.errors import FastnError, InvalidInput
 from apps.core.headers import strip_credentials
 from apps.core.navigation import section_context
@@ -33,7 +32,7 @@ from apps.core.pagination import paginate_newest_first
 from apps.settings import selectors as settings_selectors
 from apps.workflows import selectors, services
 from apps.workflows.api import MAX_WAIT_SECONDS
-from apps.workflows.exceptions import ExecutionNotFound, VersionNotFound, WorkflowNotFound
+from apps.workflows.exceptions import VersionNotFound, WorkflowNotFound
 from apps.workflows.forms import (
     DeployForm,
     PublishForm,
@@ -47,20 +46,9 @@ from apps.workflows.models import Execution, Workflow
 from apps.workflows.tiers import RETRY_RANGES, TIERS, Tier
 
 WORKFLOWS_PER_PAGE = 25
-EXECUTIONS_PER_PAGE = 50
 RECENT_EXECUTIONS = 10
 
 TIER_TABS = (("", "All"), *Tier.choices)
-STATUS_TABS = (("", "All"), *Execution.Status.choices)
-TIME_RANGES = {
-    "": ("Any time", None),
-    "15m": ("Last 15 minutes", timedelta(minutes=15)),
-    "1h": ("Last hour", timedelta(hours=1)),
-    "24h": ("Last 24 hours", timedelta(hours=24)),
-    "7d": ("Last 7 days", timedelta(days=7)),
-    "custom": ("Custom range", None),
-}
-DATETIME_LOCAL_FORMATS = ("%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d")
 
 NEW_WORKFLOW_CODE = """\
 // {name}
@@ -589,153 +577,3 @@ def workflow_version(request: HttpRequest, slug: str, number: int) -> HttpRespon
         ),
     }
     return _render(request, "workflows/version.html", context)
-
-
-# --- Activity → Executions ------------------------------------------------------------------
-
-
-def _parse_local(raw: str, zone) -> datetime | None:
-    for fmt in DATETIME_LOCAL_FORMATS:
-        try:
-            return datetime.strptime(raw, fmt).replace(tzinfo=zone)
-        except ValueError:
-            continue
-    return None
-
-
-def _execution_filters(request: HttpRequest) -> tuple[dict, dict, list[str]]:
-    """(the filters as asked, the selector's arguments, problems to show)."""
-    params = request.GET
-    problems: list[str] = []
-    asked = {
-        "status": params.get("status", ""),
-        "range": params.get("range", ""),
-        "since": params.get("since", "").strip(),
-        "until": params.get("until", "").strip(),
-        "workflow": params.get("workflow", "").strip()[:100],
-        "refresh": "1" if params.get("refresh") == "1" else "",
-    }
-    query: dict = {"workflow": asked["workflow"]}
-    if asked["status"] not in Execution.Status.values:
-        if asked["status"]:
-            problems.append(f"There is no status {asked['status']!r}: showing all.")
-        asked["status"] = ""
-    query["status"] = asked["status"]
-    if asked["range"] not in TIME_RANGES:
-        problems.append(f"There is no time range {asked['range']!r}: showing any time.")
-        asked["range"] = ""
-    span = TIME_RANGES[asked["range"]][1]
-    if span is not None:
-        query["since"] = timezone.now() - span
-    elif asked["range"] == "custom":
-        zone = organization_zone(request)
-        for name in ("since", "until"):
-            if not asked[name]:
-                continue
-            value = _parse_local(asked[name], zone)
-            if value is None:
-                problems.append(f"{name.capitalize()}: use a date and time like 2026-01-31 09:30.")
-            else:
-                query[name] = value
-        if query.get("since") and query.get("until") and query["until"] <= query["since"]:
-            problems.append("Until must be after Since.")
-            query.pop("until")
-    return asked, query, problems
-
-
-def _querystring(asked: dict, **changes) -> str:
-    from urllib.parse import urlencode
-
-    merged = {**asked, **changes}
-    if merged.get("range") != "custom":
-        merged.pop("since", None)
-        merged.pop("until", None)
-    return urlencode({k: v for k, v in merged.items() if v})
-
-
-def _execution_list_context(request: HttpRequest) -> dict:
-    asked, query, problems = _execution_filters(request)
-    try:
-        page = selectors.execution_page(
-            cursor=request.GET.get("cursor"),
-            limit=EXECUTIONS_PER_PAGE,
-            workflow_slugs=selectors.workflow_slugs_visible(principal=request.principal),
-            **query,
-        )
-    except InvalidInput as exc:
-        problems.append(exc.message)
-        page = selectors.execution_page(
-            cursor=None,
-            limit=EXECUTIONS_PER_PAGE,
-            workflow_slugs=selectors.workflow_slugs_visible(principal=request.principal),
-            **query,
-        )
-    workflows = selectors.workflow_choices()
-    if asked["workflow"] and asked["workflow"] not in {slug for slug, _ in workflows}:
-        workflows.append((asked["workflow"], asked["workflow"]))
-    return {
-        **_page(request, "activity", "executions"),
-        "list_url": org_url(request, "executions"),
-        "asked": asked,
-        "status_tabs": [
-            {"value": value, "label": label, "query": _querystring(asked, status=value)} for value, label in STATUS_TABS
-        ],
-        "time_ranges": [(value, label) for value, (label, _) in TIME_RANGES.items()],
-        "workflows": workflows,
-        "executions": page.items,
-        "next_query": _querystring(asked, cursor=page.next_cursor) if page.next_cursor else "",
-        "refresh_query": _querystring(asked),
-        "auto_refresh": bool(asked["refresh"]),
-        "problems": problems,
-    }
-
-
-@require_GET
-@dashboard_view(Resource.WORKFLOWS, "view")
-def execution_list(request: HttpRequest) -> HttpResponse:
-    context = _execution_list_context(request)
-    partial = None
-    if request.htmx and (request.htmx.target == "execution-rows" or request.GET.get("cursor")):
-        partial = "rows"
-    elif request.htmx and request.htmx.target == "execution-list":
-        partial = "list"
-    return _render(request, "workflows/executions.html", context, partial=partial)
-
-
-def _log_lines(execution: Execution, attempts: list) -> list[dict]:
-    """Log entries with absolute times: `ts_ms` counts from the start of the
-    attempt that wrote them (the last one: each attempt replaces the log)."""
-    started = attempts[-1].started_at if attempts else execution.started_at
-    lines = []
-    for entry in execution.logs or []:
-        if not isinstance(entry, dict):
-            continue
-        offset = entry.get("ts_ms")
-        at = started + timedelta(milliseconds=offset) if started and isinstance(offset, (int, float)) else None
-        lines.append(
-            {"level": entry.get("level", "log"), "message": entry.get("message", ""), "offset": offset, "at": at}
-        )
-    return lines
-
-
-@require_GET
-@dashboard_view(Resource.WORKFLOWS, "view")
-def execution_detail(request: HttpRequest, execution_id: str) -> HttpResponse:
-    try:
-        execution = selectors.execution_get(execution_id=execution_id)
-    except ExecutionNotFound:
-        raise Http404("No such execution.")
-    visible = selectors.workflow_slugs_visible(principal=request.principal)
-    if visible is not None and execution.workflow_slug not in visible:
-        raise Http404("No such execution.")
-    attempts = selectors.execution_attempts(execution=execution)
-    context = {
-        **_page(request, "activity", "executions"),
-        "execution": execution,
-        "attempts": attempts,
-        "logs": _log_lines(execution, attempts),
-        "input_json": json.dumps(execution.input, indent=2, ensure_ascii=False),
-        "output_json": json.dumps(execution.output, indent=2, ensure_ascii=False),
-        "headers_json": json.dumps(execution.headers or {}, indent=2, ensure_ascii=False),
-    }
-    return _render(request, "workflows/execution.html", context, partial="detail")

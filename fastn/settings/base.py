@@ -96,7 +96,12 @@ TENANT_APPS = [
     # table of /hooks/ is shared (apps.core.HookRoute).
     "apps.triggers",
 ]
-INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
+# Pages that gather several apps (apps/README.md: the top layer); no tables.
+PAGE_APPS = [
+    "apps.home",
+    "apps.activity",
+]
+INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS] + PAGE_APPS
 
 TENANT_MODEL = "core.Organization"
 TENANT_DOMAIN_MODEL = "core.Domain"

@@ -194,6 +194,6 @@ def test_migrate_runs_the_set_up(db):
 
     out = StringIO()
     command = Command(stdout=out)
-    command._sandbox_db_setup("default", 1)
+    command._after_migrate("default", 1)
     with admin_connection("default") as conn:
         assert conn.execute("SELECT setup_version FROM fastn_sandbox.meta").fetchone() is not None

@@ -1,13 +1,14 @@
-"""Re-encrypt every stored secret, connection credential and OAuth client
-secret under the newest FASTN_ENCRYPTION_KEYS key."""
+"""Re-encrypt every value the apps keep encrypted (secrets, connection
+credentials, OAuth client secrets, fastn.db role passwords …) under the newest
+FASTN_ENCRYPTION_KEYS key. What there is to re-encrypt, each app registers in
+apps.core.rotation."""
 
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from apps.connectors.services import connections_rotate_encryption, oauth_apps_rotate_encryption
 from apps.core.models import Organization
+from apps.core.rotation import database_wide_rotations, organization_rotations
 from apps.core.tenancy import organization_context
-from apps.settings.services import secrets_rotate_encryption
 
 
 class Command(BaseCommand):
@@ -15,19 +16,15 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         total = 0
+        rotations = organization_rotations()
         for organization in Organization.objects.filter(is_template=False).order_by("pk"):
             with organization_context(organization), transaction.atomic():
-                secrets = secrets_rotate_encryption()
-                credentials = connections_rotate_encryption()
-                apps = oauth_apps_rotate_encryption()
-            total += secrets + credentials + apps
-            self.stdout.write(
-                f"{organization.slug}: {secrets} secrets, {credentials} connection credentials, "
-                f"{apps} OAuth app secrets re-encrypted"
-            )
-        from apps.workflows.sandbox_db.roles import sandbox_rotate_encryption
-
-        sandbox_passwords = sandbox_rotate_encryption()
-        self.stdout.write(f"fastn.db: {sandbox_passwords} sandbox role passwords re-encrypted")
-        total += sandbox_passwords
+                counts = [(rotation.label, rotation.rotate()) for rotation in rotations]
+            total += sum(count for _, count in counts)
+            done = ", ".join(f"{count} {label}" for label, count in counts)
+            self.stdout.write(f"{organization.slug}: {done} re-encrypted")
+        for rotation in database_wide_rotations():
+            count = rotation.rotate()
+            self.stdout.write(f"{rotation.where}: {count} {rotation.label} re-encrypted")
+            total += count
         self.stdout.write(self.style.SUCCESS(f"Done: {total} values re-encrypted."))

@@ -48,7 +48,7 @@ def dashboard_view(resource: str | None = None, action: str = "view", *, write_a
             request.principal = principal  # type: ignore[attr-defined]
             needed = write_action if (write_action and request.method not in ("GET", "HEAD")) else action
             if resource is not None and not principal.can(resource, needed):
-                from apps.settings.services import audit_denied
+                from apps.accounts.registry import audit_denied
 
                 audit_denied(
                     actor=principal,

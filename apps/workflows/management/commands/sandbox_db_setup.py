@@ -3,7 +3,6 @@
 It also runs at the end of `migrate` and on the first `fastn.db` call of each
 process; this command shows what it revoked, and `--prune-roles` drops
 sandbox roles left in the cluster by databases that no longer exist.
-(It lives in apps.core because apps.workflows is not an installed app yet.)
 """
 
 from django.core.management.base import BaseCommand, CommandError

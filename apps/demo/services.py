@@ -17,7 +17,9 @@ changed).
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import threading
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -29,6 +31,7 @@ from apps.accounts.principals import Principal
 from apps.connectors import selectors as connector_selectors
 from apps.connectors import services as connector_services
 from apps.core import crypto
+from apps.core.errors import FastnError
 from apps.core.models import Organization
 from apps.core.services import organization_create
 from apps.core.tenancy import organization_context
@@ -153,19 +156,32 @@ def _seed(system: Principal) -> None:
     with transaction.atomic():
         customer = settings_selectors.customer_list().filter(external_id=CUSTOMER_ID).first()
         if customer is None:
+            # No tier: a tier is a set of limits defined under Billing.
             customer = settings_services.customer_create(
-                actor=system, external_id=CUSTOMER_ID, name=CUSTOMER_NAME, tier="standard"
+                actor=system, external_id=CUSTOMER_ID, name=CUSTOMER_NAME, tier=""
             )
         if not connector_selectors.connector_list().filter(slug=CONNECTOR_SLUG).exists():
             connector_services.connector_create(actor=system, definition=connector_definition(demo_api_url()))
-        # Not verified now: the fake API starts with the stack, after this.
-        connector_services.connection_create(
-            actor=system,
-            connector_slug=CONNECTOR_SLUG,
-            customer=customer,
-            credentials={"api_key": fake_api.API_KEY},
-            verify=False,
-        )
+        # Checked like any connection: the fake API starts with the stack,
+        # after this, so it is served here for the check.
+        with _fake_api_served():
+            try:
+                with transaction.atomic():
+                    connector_services.connection_create(
+                        actor=system,
+                        connector_slug=CONNECTOR_SLUG,
+                        customer=customer,
+                        credentials={"api_key": fake_api.API_KEY},
+                    )
+            except FastnError as exc:  # loopback not allowed here, or the address taken by something else
+                log.warning("Demo CRM connection saved unchecked: %s", exc.message)
+                connector_services.connection_create(
+                    actor=system,
+                    connector_slug=CONNECTOR_SLUG,
+                    customer=customer,
+                    credentials={"api_key": fake_api.API_KEY},
+                    verify=False,
+                )
         workflow = workflow_services.workflow_create(
             actor=system,
             name="List CRM contacts",
@@ -190,6 +206,25 @@ def _seed(system: Principal) -> None:
         ).trigger
     for query in ("", "ada", "grace")[:SEEDED_RUNS]:
         trigger_fire(trigger=trigger, payload={"q": query})
+
+
+@contextlib.contextmanager
+def _fake_api_served():
+    """Serve the fake API at its address for a moment, unless something (a
+    running stack's demo_api) already listens there."""
+    host, _, port = settings.FASTN_DEMO_API_BIND.rpartition(":")
+    try:
+        server = fake_api.make_server(host or "127.0.0.1", int(port))
+    except OSError:
+        yield  # the address is taken: the running stack serves it
+        return
+    thread = threading.Thread(target=server.serve_forever, name="demo-api-seed", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def _follow_fake_api(system: Principal) -> None:

@@ -14,6 +14,16 @@ from apps.demo import fake_api, services
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _fake_api_address(settings):
+    """As under make run: the fake API on a loopback port of its own, which
+    connector calls may reach."""
+    from tests.conftest import free_port
+
+    settings.FASTN_DEMO_API_BIND = f"127.0.0.1:{free_port()}"
+    settings.FASTN_ALLOW_PRIVATE_NETWORK = True
+
+
 def _in_demo(demo):
     connection.set_tenant(demo.organization)
 
@@ -31,7 +41,9 @@ def test_the_demo_is_seeded_once_and_keeps_its_key_across_starts(api):
 
     assert list(Customer.objects.values_list("external_id", flat=True)) == ["acme-corp"]
     assert Connector.objects.get(slug="demo-crm").definition["base_url"] == services.demo_api_url()
-    assert Connection.objects.filter(customer__external_id="acme-corp").count() == 1
+    # Checked at seeding against the fake API, served for the moment.
+    assert Connection.objects.get(customer__external_id="acme-corp").last_verified_at is not None
+    assert Customer.objects.get().tier == ""
     assert Workflow.objects.get(slug="list-crm-contacts").tier == "instant"
     assert Deployment.objects.filter(workflow__slug="list-crm-contacts", environment__slug="production").exists()
     assert Trigger.objects.filter(type="webhook", customer__external_id="acme-corp").count() == 1

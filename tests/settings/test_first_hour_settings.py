@@ -26,7 +26,7 @@ def test_a_new_api_key_has_a_copy_button(owner, org_a):
     page = owner.post(
         f"/o/{org_a.slug}/settings/api-keys/", {"name": "CI", "kind": "test"}, HTTP_HX_REQUEST="true"
     ).content.decode()
-    raw = re.search(r'id="new-key-value">(fastn_test_\w+)<', page).group(1)
+    raw = re.search(r'id="new-key-value" data-testid="new-key">(fastn_test_\w+)<', page).group(1)
     assert raw and 'data-copy-target="#new-key-value"' in page
 
 

@@ -3,8 +3,9 @@
 Imports of Django code stay inside fixtures, so that the pure test packages
 (runtime, connectors) also run with `-p no:django`.
 
-Two organizations, Alpha and Beta, are created once per test process and
-committed; each test runs in a transaction inside them that is rolled back.
+Data is made with the factories of tests/factories.py (through the
+product's services). Two organizations, Alpha and Beta, are created once per
+test process and committed; each test runs in a transaction inside them that is rolled back.
 Tests that need committed data (real Celery workers, the browser) use
 `live_org` instead, which creates and drops an organization of its own.
 """
@@ -17,10 +18,11 @@ import subprocess
 import sys
 import time
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from tests.factories import ApiKeyFactory, OrganizationFactory, OrgFixture
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKERS_START_SECONDS = 120
@@ -31,48 +33,6 @@ def pytest_collection_modifyitems(config, items):
     on its own stack: start it first, so that under xdist it runs beside the
     rest of the suite instead of after it."""
     items.sort(key=lambda item: 0 if item.get_closest_marker("smoke") else 1)
-
-
-@dataclass
-class OrgFixture:
-    organization: object
-    owner: object
-    owner_password: str
-    keys: dict  # kind → raw key
-
-    @property
-    def account_id(self) -> str:
-        return str(self.organization.account_id)
-
-    @property
-    def slug(self) -> str:
-        return self.organization.slug
-
-
-def _create_org(
-    name: str,
-    email: str,
-    password: str = "correct-horse-battery",
-    *,
-    plan: str = "unlimited",
-    timezone_name: str = "UTC",
-) -> OrgFixture:
-    """A committed-or-not organization. Tests' organizations default to the
-    `unlimited` plan: the suite makes many API calls per minute through the
-    same organizations, and quota tests use organizations of their own."""
-    from apps.accounts.models import User
-    from apps.core.models import Organization
-    from apps.core.services import organization_create, organization_slug_for
-
-    stale = Organization.objects.filter(slug=organization_slug_for(name)).first()
-    if stale is not None:  # left by an earlier run with --reuse-db
-        stale.delete(force_drop=True)
-    User.objects.filter(email__iexact=email).delete()
-    created = organization_create(
-        name=name, owner_email=email, owner_password=password, plan_slug=plan, timezone_name=timezone_name
-    )
-    owner = User.objects.get(email__iexact=email)
-    return OrgFixture(created.organization, owner, password, created.api_keys)
 
 
 @pytest.fixture(scope="session")
@@ -150,13 +110,13 @@ def _quota_counters_dropped_at_end():
 @pytest.fixture(scope="session")
 def org_a(django_db_setup, django_db_blocker) -> OrgFixture:
     with django_db_blocker.unblock():
-        return _create_org("Alpha Corp", "owner@alpha.test")
+        return OrganizationFactory(name="Alpha Corp", owner_email="owner@alpha.test")
 
 
 @pytest.fixture(scope="session")
 def org_b(django_db_setup, django_db_blocker) -> OrgFixture:
     with django_db_blocker.unblock():
-        return _create_org("Beta Corp", "owner@beta.test")
+        return OrganizationFactory(name="Beta Corp", owner_email="owner@beta.test")
 
 
 @pytest.fixture(scope="session")
@@ -166,7 +126,10 @@ def spare_orgs(django_db_setup, django_db_blocker) -> list[OrgFixture]:
     organizations of their own without paying for a new schema each time."""
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
     with django_db_blocker.unblock():
-        return [_create_org(f"Spare {worker} {i}", f"owner-spare-{worker}-{i}@spare.test") for i in range(3)]
+        return [
+            OrganizationFactory(name=f"Spare {worker} {i}", owner_email=f"owner-spare-{worker}-{i}@spare.test")
+            for i in range(3)
+        ]
 
 
 @pytest.fixture(autouse=True)
@@ -211,8 +174,8 @@ def make_org(db):
     inside the test's transaction (rolled back; its Redis counters are new)."""
 
     def make(*, plan: str = "unlimited", timezone_name: str = "UTC", name: str | None = None) -> OrgFixture:
-        suffix = uuid.uuid4().hex[:8]
-        return _create_org(name or f"Org {suffix}", f"owner-{suffix}@org.test", plan=plan, timezone_name=timezone_name)
+        named = {"name": name} if name else {}
+        return OrganizationFactory(plan=plan, timezone_name=timezone_name, **named)
 
     return make
 
@@ -286,20 +249,9 @@ def api():
 @pytest.fixture
 def role_key(db):
     """role_key(org_fixture, role, kind="test") → a raw API key acting with that role."""
-    from django.db import connection
-
-    from apps.accounts.principals import Principal
-    from apps.settings.services import api_key_create
 
     def make(org: OrgFixture, role: str, kind: str = "test") -> str:
-        previous = connection.schema_name
-        connection.set_tenant(org.organization)
-        try:
-            system = Principal.system(organization=org.organization, label="test")
-            _, raw = api_key_create(actor=system, name=f"{role} key", kind=kind, role=role)
-        finally:
-            connection.set_schema(previous)
-        return raw
+        return ApiKeyFactory(org=org, role=role, kind=kind).raw
 
     return make
 
@@ -364,8 +316,11 @@ def live_org(django_db_setup, django_db_blocker):
 
         def make(name: str | None = None, *, plan: str = "unlimited", timezone_name: str = "UTC") -> OrgFixture:
             suffix = uuid.uuid4().hex[:8]
-            org = _create_org(
-                name or f"Live {suffix}", f"owner-{suffix}@live.test", plan=plan, timezone_name=timezone_name
+            org = OrganizationFactory(
+                name=name or f"Live {suffix}",
+                owner_email=f"owner-{suffix}@live.test",
+                plan=plan,
+                timezone_name=timezone_name,
             )
             created.append(org)
             return org

@@ -55,17 +55,11 @@ def make_org(db, spare_orgs):
 @pytest.fixture
 def make_plan(db):
     """make_plan({"api_calls_per_minute": 3}, enforcement="soft") → a Plan of the test's own."""
-    from apps.billing.models import Plan
+    from tests.factories import PlanFactory
 
     def make(limits: dict, *, enforcement: str = "hard_block", enforcements: dict | None = None, credits=100):
-        slug = f"plan-{uuid.uuid4().hex[:8]}"
-        return Plan.objects.create(
-            slug=slug,
-            name=f"Plan {slug}",
-            limits=limits,
-            enforcement=enforcement,
-            enforcements=enforcements or {},
-            monthly_credits=credits,
+        return PlanFactory(
+            limits=limits, enforcement=enforcement, enforcements=enforcements or {}, monthly_credits=credits
         )
 
     return make
@@ -86,13 +80,11 @@ def quota_org(make_org, make_plan):
 @pytest.fixture
 def add_member(db):
     """add_member(org, "admin") → a User with that role in the organization."""
-    from apps.accounts.models import Membership, User
+    from tests.factories import MembershipFactory
 
     def add(org, role: str, email: str | None = None, password: str = "correct-horse-battery"):
         email = email or f"{role}-{uuid.uuid4().hex[:6]}@{org.slug}.test"
-        user = User.objects.create_user(email=email, password=password)
-        Membership.objects.create(user=user, organization=org.organization, role=role)
-        return user
+        return MembershipFactory(org=org, role=role, user__email=email, user__password=password).user
 
     return add
 
@@ -100,12 +92,10 @@ def add_member(db):
 @pytest.fixture
 def customer_in(db):
     """customer_in(org, "cust-1", tier="standard") → a Customer in the organization's schema."""
-    from apps.core.tenancy import organization_context
-    from apps.settings.models import Customer
+    from tests.factories import CustomerFactory
 
     def make(org, external_id: str, tier: str = "standard"):
-        with organization_context(org.organization):
-            return Customer.objects.create(external_id=external_id, name=external_id.title(), tier=tier)
+        return CustomerFactory(org=org, external_id=external_id, name=external_id.title(), tier=tier)
 
     return make
 

@@ -41,12 +41,12 @@ def private_network(settings):
 
 
 @pytest.fixture
-def customer(api):
-    """customer(org, external_id) → creates the customer through the API."""
+def customer():
+    """customer(org, external_id) → the customer's external id (tests.factories.CustomerFactory)."""
+    from tests.factories import CustomerFactory
 
     def make(org, external_id: str = "cust-1", name: str | None = None) -> str:
-        response = api(org).post("/api/v1/customers", {"external_id": external_id, "name": name or external_id})
-        assert response.status_code == 201, response.content
+        CustomerFactory(org=org, external_id=external_id, name=name or external_id)
         return external_id
 
     return make

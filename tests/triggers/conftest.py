@@ -15,7 +15,8 @@ CODE = "export default async function(ctx) { return {input: ctx.input, customer:
 
 
 class Setup:
-    """Workflows and triggers of one organization, made through the API."""
+    """Workflows and customers of one organization (tests/factories.py), and
+    triggers made through the API (its answer carries the hook URL)."""
 
     def __init__(self, api, org):
         self.api = api
@@ -24,14 +25,11 @@ class Setup:
         self.count = 0
 
     def workflow(self, *, code: str = CODE, tier: str = "standard", deploy: bool = True, **fields) -> str:
+        from tests.factories import WorkflowFactory
+
         slug = fields.pop("slug", f"wf-trg-{uuid.uuid4().hex[:10]}")
-        created = self.client.post(
-            "/api/v1/workflows", {"name": slug, "slug": slug, "code": code, "tier": tier, **fields}
-        )
-        assert created.status_code == 201, created.json()
-        if deploy:
-            assert self.client.post(f"/api/v1/workflows/{slug}/publish").status_code == 201
-            assert self.client.post(f"/api/v1/workflows/{slug}/deploy", {"version": 1}).status_code == 200
+        deployed_to = "production" if deploy else None
+        WorkflowFactory(org=self.org, name=slug, slug=slug, code=code, tier=tier, deploy=deployed_to, **fields)
         return slug
 
     def trigger(
@@ -43,8 +41,13 @@ class Setup:
         return response.json()
 
     def customer(self, external_id: str) -> None:
-        response = self.client.post("/api/v1/customers", {"external_id": external_id, "name": external_id})
-        assert response.status_code in (201, 409), response.json()
+        from apps.settings.exceptions import CustomerExists
+        from tests.factories import CustomerFactory
+
+        try:
+            CustomerFactory(org=self.org, external_id=external_id, name=external_id)
+        except CustomerExists:
+            pass
 
 
 @pytest.fixture

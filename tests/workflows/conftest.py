@@ -36,17 +36,15 @@ class Deployed:
 @pytest.fixture
 def deploy(api):
     """deploy(org, code, tier="instant", **fields) → Deployed (published v1, deployed to production)."""
+    from tests.factories import WorkflowFactory
+
     counter = {"n": 0}
 
     def make(org, code: str, *, tier: str = "instant", customer: str | None = None, **fields) -> Deployed:
         counter["n"] += 1
-        client = api(org, customer=customer)
         slug = fields.pop("slug", f"wf-{counter['n']}")
-        created = client.post("/api/v1/workflows", {"name": slug, "slug": slug, "code": code, "tier": tier, **fields})
-        assert created.status_code == 201, created.json()
-        assert client.post(f"/api/v1/workflows/{slug}/publish").status_code == 201
-        assert client.post(f"/api/v1/workflows/{slug}/deploy", {"version": 1}).status_code == 200
-        return Deployed(client, slug)
+        WorkflowFactory(org=org, name=slug, slug=slug, code=code, tier=tier, deploy="production", **fields)
+        return Deployed(api(org, customer=customer), slug)
 
     return make
 

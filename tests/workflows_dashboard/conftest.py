@@ -1,5 +1,5 @@
 """Fixtures of the workflow dashboard tests: signed-in members by role, and
-workflows made through the services (as the pages would)."""
+workflows made through the services (as the pages would), by tests/factories.py."""
 
 from __future__ import annotations
 
@@ -17,23 +17,14 @@ def system(org_a, in_org):
 
 @pytest.fixture
 def make_workflow(org_a, in_org):
-    """make_workflow(name, org=org_a, publish=False, deploy=None, **fields) → Workflow."""
-    from apps.accounts.principals import Principal
-    from apps.workflows import services
+    """make_workflow(name, org=org_a, publish=False, deploy=None, **fields) → Workflow
+    (tests.factories.WorkflowFactory); the test is then in the organization's schema."""
+    from tests.factories import WorkflowFactory
 
     def make(name: str = "Sync Contacts", *, org=None, publish: bool = False, deploy: str | None = None, **fields):
         org = org or org_a
+        workflow = WorkflowFactory(org=org, name=name, publish=publish, deploy=deploy, **fields)
         in_org(org)
-        actor = Principal.system(organization=org.organization, label="test")
-        fields.setdefault("code", "export default async function (ctx) { return {ok: true, input: ctx.input}; }")
-        workflow = services.workflow_create(actor=actor, name=name, **fields)
-        if publish or deploy:
-            version = services.workflow_publish(actor=actor, workflow=workflow, note="first")
-            if deploy:
-                services.workflow_deploy(
-                    actor=actor, workflow=workflow, version_number=version.number, environment_slug=deploy
-                )
-        workflow.refresh_from_db()
         return workflow
 
     return make
@@ -44,14 +35,15 @@ def member(org_a):
     """member(role, org=org_a) → a signed-in Django test client of a new member with that role."""
     from django.test import Client
 
-    from apps.accounts.models import Membership, User
+    from tests.factories import MembershipFactory
 
     def make(role: str, org=None):
         org = org or org_a
-        user = User.objects.create_user(email=f"{role}@{org.slug}.test", password="pw-member-123")
-        Membership.objects.create(user=user, organization=org.organization, role=role)
+        membership = MembershipFactory(
+            org=org, role=role, user__email=f"{role}@{org.slug}.test", user__password="pw-member-123"
+        )
         client = Client()
-        client.force_login(user)
+        client.force_login(membership.user)
         return client
 
     return make

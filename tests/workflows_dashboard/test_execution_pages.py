@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from apps.workflows.models import Execution, ExecutionAttempt
+from apps.workflows.models import ExecutionAttempt
 
 pytestmark = pytest.mark.django_db
 
@@ -17,33 +17,14 @@ def list_url(org):
 
 @pytest.fixture
 def make_execution(org_a, in_org):
-    """make_execution(workflow, status="completed", age=timedelta(0), **fields) → Execution, as a worker leaves it."""
+    """make_execution(workflow, status="completed", age=timedelta(0), **fields) → Execution,
+    as a worker leaves it (tests.factories.ExecutionFactory); the test is then in the org's schema."""
+    from tests.factories import ExecutionFactory
 
     def make(workflow, status="completed", *, age=timedelta(0), org=None, **fields):
-        in_org(org or org_a)
-        version = workflow.versions.order_by("-number").first()
-        finished = status in ("completed", "failed", "timeout")
-        now = timezone.now() - age
-        values = {
-            "workflow": workflow,
-            "workflow_slug": workflow.slug,
-            "version": version,
-            "version_number": version.number if version else 1,
-            "environment": "production",
-            "tier": workflow.tier,
-            "status": status,
-            "triggered_by": "manual",
-            "attempts": 1 if status != "queued" else 0,
-            "timeout_ms": workflow.timeout_ms,
-            "input": {"n": 1},
-            "started_at": now if status != "queued" else None,
-            "finished_at": now + timedelta(milliseconds=12) if finished else None,
-            "duration_ms": 12.5 if finished else None,
-            **fields,
-        }
-        execution = Execution.objects.create(**values)
-        Execution.objects.filter(pk=execution.pk).update(created_at=now)
-        execution.refresh_from_db()
+        org = org or org_a
+        execution = ExecutionFactory(org=org, workflow=workflow, status=status, age=age, **fields)
+        in_org(org)
         return execution
 
     return make

@@ -51,6 +51,7 @@ SLUG = "demo"
 EMAIL = "demo@fastn.local"
 PASSWORD = "fastn-demo-password"
 KEY_NAME = "Demo key (make run)"
+LEGACY_KEY_NAME = "make run"
 CUSTOMER_ID = "acme-corp"
 CUSTOMER_NAME = "Acme Corp"
 CONNECTOR_SLUG = "demo-crm"
@@ -135,6 +136,10 @@ def _demo_key(record: DemoOrganization, system: Principal) -> str:
                 log.warning("The demo API key cannot be decrypted with FASTN_ENCRYPTION_KEYS: creating a new one.")
         else:
             log.info("The demo API key was revoked: creating a new one.")
+    # Keys an earlier `make run` printed (a new one at every start, named
+    # "make run") go when the demo gets its stable key.
+    for legacy in ApiKey.objects.filter(name=LEGACY_KEY_NAME, revoked_at__isnull=True):
+        settings_services.api_key_revoke(actor=system, key_id=str(legacy.id))
     key, raw = settings_services.api_key_create(actor=system, name=KEY_NAME, kind="live")
     record.api_key_id = key.id
     record.api_key_ciphertext = crypto.encrypt(raw)

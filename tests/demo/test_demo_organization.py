@@ -80,6 +80,25 @@ def test_a_revoked_demo_key_is_replaced_and_the_stored_key_is_encrypted(settings
     assert after != before and services.demo_ensure().api_key == again.api_key
 
 
+def test_keys_an_earlier_make_run_printed_are_revoked_once():
+    from apps.core.services import organization_create
+
+    organization = organization_create(
+        name=services.NAME, owner_email=services.EMAIL, owner_password=services.PASSWORD
+    ).organization
+    connection.set_tenant(organization)
+    from apps.accounts.principals import Principal
+    from apps.settings.models import ApiKey
+    from apps.settings.services import api_key_create
+
+    old, _ = api_key_create(actor=Principal.system(organization=organization), name="make run", kind="live")
+    connection.set_schema_to_public()
+    demo = services.demo_ensure()
+    _in_demo(demo)
+    assert ApiKey.objects.get(id=old.id).revoked_at is not None
+    assert ApiKey.objects.filter(name=services.KEY_NAME, revoked_at__isnull=True).count() == 1
+
+
 def test_the_connector_follows_the_fake_apis_address(settings):
     services.demo_ensure()
     settings.FASTN_DEMO_API_BIND = "127.0.0.1:45999"

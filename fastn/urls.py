@@ -24,6 +24,7 @@ api_v1 = [
     path("", include("apps.billing.urls_api")),
     path("", include("apps.connectors.urls_api")),
     path("", include("apps.triggers.urls_api")),
+    path("", include("apps.widgets.urls_api")),
 ]
 
 # The dashboard of one organization: /o/<org-slug>/…

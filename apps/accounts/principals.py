@@ -22,7 +22,7 @@ class Principal:
     organization: Organization
     role: str
     permissions: frozenset[str]
-    kind: str  # "user", "api_key" or "system"
+    kind: str  # "user", "api_key", "customer" (an embed session) or "system"
     user: User | None = None
     api_key: Any = None  # apps.settings.models.ApiKey
     ip: str | None = None
@@ -54,7 +54,7 @@ class Principal:
             return str(self.user.public_id)
         if self.api_key is not None:
             return str(self.api_key.id)
-        return self.extra.get("label", "system")
+        return self.extra.get("actor_id") or self.extra.get("label", "system")
 
     @property
     def label(self) -> str:

@@ -17,16 +17,17 @@ from apps.settings import selectors as settings_selectors
 from apps.settings import services as settings_services
 
 RECENT_EXECUTIONS = 20
+RECENT_SESSIONS = 20
 
 
-def _sessions(customer) -> list[Any] | None:
-    """The customer's embedding sessions, or None while no app provides them
-    (apps.widgets, from the embedding work)."""
-    try:
-        from apps.widgets.selectors import customer_session_list  # the embedding work (issue 12)
-    except ImportError:
-        return None
-    return list(customer_session_list(customer=customer))
+def _sessions(request: HttpRequest, customer) -> list[dict[str, Any]]:
+    """The customer's embedding sessions (apps.widgets), newest first, with their state."""
+    from apps.widgets.selectors import customer_session_page, session_state
+
+    page = customer_session_page(
+        organization=request.organization, customer=customer, cursor=None, limit=RECENT_SESSIONS
+    )
+    return [{"session": s, "state": session_state(s)} for s in page.items]
 
 
 def _context(request: HttpRequest, customer, form: CustomerEditForm) -> dict[str, Any]:
@@ -51,7 +52,7 @@ def _context(request: HttpRequest, customer, form: CustomerEditForm) -> dict[str
         report = usage_report(organization=request.organization, customer_external_id=customer.external_id)
         entry = (report.get("customers") or [{}])[0]
         context["usage"] = list((entry.get("quotas") or {}).values())
-    context["sessions"] = _sessions(customer)
+    context["sessions"] = _sessions(request, customer)
     return context
 
 

@@ -115,6 +115,8 @@ class AuditEvent(models.Model):
     class ActorType(models.TextChoices):
         USER = "user", "User"
         API_KEY = "api_key", "API key"
+        # A customer acting through an embed session (apps.widgets).
+        CUSTOMER = "customer", "Customer"
         SYSTEM = "system", "System"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)

@@ -78,9 +78,11 @@ def audit_record(
     if actor is None:
         actor_type, actor_id, label, ip = AuditEvent.ActorType.SYSTEM, "", "system", None
     else:
-        actor_type = {"user": AuditEvent.ActorType.USER, "api_key": AuditEvent.ActorType.API_KEY}.get(
-            actor.kind, AuditEvent.ActorType.SYSTEM
-        )
+        actor_type = {
+            "user": AuditEvent.ActorType.USER,
+            "api_key": AuditEvent.ActorType.API_KEY,
+            "customer": AuditEvent.ActorType.CUSTOMER,
+        }.get(actor.kind, AuditEvent.ActorType.SYSTEM)
         actor_id, label, ip = actor.actor_id, actor.label, actor.ip
     return AuditEvent.objects.create(
         actor_type=actor_type,

@@ -33,6 +33,9 @@ class Trigger(models.Model):
     enabled = models.BooleanField(default=True)
     # Normalised, non-secret settings (see apps.triggers.config).
     config = models.JSONField(default=dict)
+    # `ctx.config` of the runs it starts (a customer's settings of a template,
+    # apps.widgets); null: an empty object.
+    run_config = models.JSONField(null=True, blank=True)
     # Webhook: the URL token, Fernet-encrypted so members can copy the URL
     # again; lookups go through HookRoute's hash.
     token_ciphertext = models.TextField(blank=True)

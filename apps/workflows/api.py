@@ -130,6 +130,7 @@ class ExecutionSummaryOut(serializers.Serializer):
 
 class ExecutionOut(ExecutionSummaryOut):
     input = serializers.JSONField()
+    config = serializers.SerializerMethodField(help_text="ctx.config of the run (a template activation's settings)")
     output = serializers.JSONField()
     error = serializers.JSONField()
     logs = serializers.JSONField()
@@ -139,6 +140,9 @@ class ExecutionOut(ExecutionSummaryOut):
     next_attempt_at = serializers.DateTimeField(allow_null=True)
     event_id = serializers.UUIDField(allow_null=True)
     attempt_history = serializers.SerializerMethodField()
+
+    def get_config(self, execution: Execution) -> dict:
+        return execution.config or {}
 
     def get_attempt_history(self, execution: Execution) -> list:
         return [
@@ -200,6 +204,8 @@ class TestRunIn(StrictSerializer):
     headers = JSONObjectField(required=False, default=dict)
     code = StrictCharField(trim_whitespace=False, required=False)
     customer = StrictCharField(max_length=255, required=False)
+    # ctx.config, as a template's activation would give it.
+    config = JSONObjectField(required=False, default=dict)
 
 
 class PublishIn(StrictSerializer):
@@ -307,11 +313,12 @@ class WorkflowTestView(TenantAPIView):
             input=data["input"],
             headers=strip_credentials(data["headers"]),
             customer=customer,
+            config=data["config"],
         )
         return Response(outcome)
 
 
-def draft_run_and_wait(*, workflow: Workflow, code: str, input, headers: dict, customer) -> dict:
+def draft_run_and_wait(*, workflow: Workflow, code: str, input, headers: dict, customer, config=None) -> dict:
     """Queue a draft run on the instant queue and wait for its outcome."""
     from apps.workflows.tasks import draft_run
 
@@ -320,6 +327,7 @@ def draft_run_and_wait(*, workflow: Workflow, code: str, input, headers: dict, c
     try:
         draft_run.apply_async(
             args=[str(workflow.id), code, timeout_ms, input, headers, str(customer.id) if customer else None, reply_to],
+            kwargs={"config": config} if config else {},
             queue=TIERS[Tier.INSTANT].queue,
             retry=False,
         )

@@ -126,6 +126,9 @@ class Execution(models.Model):
     timeout_ms = models.PositiveIntegerField()
     input = models.JSONField(null=True)
     headers = models.JSONField(default=dict)
+    # ctx.config: the settings of the run's activation (a customer's template,
+    # apps.widgets) or of its trigger; null is an empty object.
+    config = models.JSONField(null=True, blank=True)
     output = models.JSONField(null=True)
     error = models.JSONField(null=True)
     logs = models.JSONField(default=list)

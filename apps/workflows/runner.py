@@ -86,7 +86,7 @@ UPDATE workflows_execution
  WHERE id = %(id)s
    AND (status = 'queued' OR (status = 'running' AND heartbeat_at < %(stale)s))
 RETURNING attempts, version_id, workflow_id, workflow_slug, customer_id, environment, tier, triggered_by,
-          timeout_ms, max_attempts, input, headers, version_number
+          timeout_ms, max_attempts, input, headers, version_number, config
 """
 
 
@@ -107,6 +107,7 @@ class Claim:
     headers: dict
     version_number: int
     started_at: Any
+    config: dict | None = None
 
 
 def _decode(value: Any) -> Any:
@@ -123,7 +124,7 @@ def execution_claim(*, execution_id: Any) -> Claim | None:
         row = cursor.fetchone()
     if row is None:
         return None
-    attempt, version_id, workflow_id, slug, customer_id, env, tier, trig, timeout, max_att, inp, hdr, vnum = row
+    attempt, version_id, workflow_id, slug, customer_id, env, tier, trig, timeout, max_att, inp, hdr, vnum, cfg = row
     return Claim(
         execution_id,
         attempt,
@@ -140,6 +141,7 @@ def execution_claim(*, execution_id: Any) -> Claim | None:
         _decode(hdr) or {},
         vnum,
         now,
+        _decode(cfg),
     )
 
 
@@ -253,6 +255,7 @@ def execution_run(*, execution_id: Any) -> dict | None:
     ctx = {
         "input": claim.input,
         "headers": claim.headers,
+        "config": claim.config if isinstance(claim.config, dict) else {},
         "customer": _customer_context(customer),
         "execution": {
             "id": str(execution_id),
@@ -478,13 +481,16 @@ def _recover_lost(execution: Execution, *, now, stale) -> int:
 # --- draft test runs -------------------------------------------------------------------------
 
 
-def draft_run(*, workflow_id: Any, code: str, timeout_ms: int, input: Any, headers: dict, customer_id: Any) -> dict:
+def draft_run(
+    *, workflow_id: Any, code: str, timeout_ms: int, input: Any, headers: dict, customer_id: Any, config=None
+) -> dict:
     """Run a draft for the Test tab: nothing is recorded."""
     organization = current_organization()
     customer = Customer.objects.filter(id=customer_id).first() if customer_id else None
     ctx = {
         "input": input,
         "headers": headers,
+        "config": config if isinstance(config, dict) else {},
         "customer": _customer_context(customer),
         "execution": {
             "id": None,

@@ -328,6 +328,8 @@ class RunRequest:
     environment_slug: str = "production"
     input: Any = None
     headers: dict | None = None
+    # ctx.config of the run (None: an empty object).
+    config: dict | None = None
     customer: Customer | None = None
     triggered_by: str = Execution.Trigger.MANUAL
     event_id: Any = None
@@ -446,6 +448,7 @@ def _execution_fields(workflow: Workflow, version: WorkflowVersion, config: dict
         "timeout_ms": config["timeout_ms"],
         "input": jsonb_safe(request.input),
         "headers": request.headers or {},
+        "config": jsonb_safe(request.config) if request.config else None,
     }
 
 

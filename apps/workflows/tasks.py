@@ -33,7 +33,14 @@ def run_execution(execution_id: str) -> None:
 
 @shared_task(name="workflows.draft_run", acks_late=False)
 def draft_run(
-    workflow_id: str, code: str, timeout_ms: int, input, headers: dict, customer_id: str | None, reply_to: str
+    workflow_id: str,
+    code: str,
+    timeout_ms: int,
+    input,
+    headers: dict,
+    customer_id: str | None,
+    reply_to: str,
+    config: dict | None = None,
 ):
     """Run a draft for the Test tab and push the outcome to `reply_to`."""
     import json
@@ -41,7 +48,13 @@ def draft_run(
     from apps.core.redis import get_redis
 
     outcome = runner.draft_run(
-        workflow_id=workflow_id, code=code, timeout_ms=timeout_ms, input=input, headers=headers, customer_id=customer_id
+        workflow_id=workflow_id,
+        code=code,
+        timeout_ms=timeout_ms,
+        input=input,
+        headers=headers,
+        customer_id=customer_id,
+        config=config,
     )
     redis = get_redis()
     pipe = redis.pipeline(transaction=False)

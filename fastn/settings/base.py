@@ -75,6 +75,10 @@ SHARED_APPS = [
     "apps.billing",
     # The demo organization of `make run` (its record and stable key).
     "apps.demo",
+    # Customer sessions and allowed origins of /api/v1/embed/: found by
+    # token or origin before the organization is known.
+    "apps.widgets.shared",
+    "corsheaders",
     # Also a tenant app (below). Its tables exist, empty, in public too, so
     # that deleting a user or group from the public schema can cascade.
     "guardian",
@@ -95,6 +99,8 @@ TENANT_APPS = [
     # Triggers and their durable events; the token → organization routing
     # table of /hooks/ is shared (apps.core.HookRoute).
     "apps.triggers",
+    # The widget, templates and customers' activations (sessions: apps.widgets.shared).
+    "apps.widgets",
 ]
 # Pages that gather several apps (apps/README.md: the top layer); no tables.
 PAGE_APPS = [
@@ -116,6 +122,9 @@ TENANT_LIMIT_SET_CALLS = True
 # --- Application ------------------------------------------------------------
 MIDDLEWARE = [
     "apps.core.middleware.TenantMiddleware",
+    # CORS for /api/v1/embed/ only, answering the origins the widget allows
+    # (apps.widgets.signals); early, so that every answer carries it.
+    "corsheaders.middleware.CorsMiddleware",
     "apps.core.middleware.RequestSizeLimitMiddleware",
     # Customer-scoped API calls run in one transaction under row-level security.
     "apps.core.rls.CustomerScopeMiddleware",
@@ -351,6 +360,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 30.0,
         "options": {"queue": "standard", "expires": 29},
     },
+    # Customer sessions that ended (expired or revoked) a while ago.
+    "widgets-purge-sessions": {
+        "task": "widgets.purge_sessions",
+        "schedule": crontab(hour=3, minute=41),
+        "options": {"queue": "standard"},
+    },
     "workflows-clean-data": {
         "task": "workflows.clean_state",
         "schedule": 600.0,
@@ -502,6 +517,30 @@ FASTN_CALL_TRACE_RETENTION_DAYS = env.int("FASTN_CALL_TRACE_RETENTION_DAYS", def
 # sent gzip-compressed to stay under FASTN_MAX_BODY_BYTES).
 FASTN_OPENAPI_MAX_BYTES = env.int("FASTN_OPENAPI_MAX_BYTES", default=64 * 1024 * 1024)
 
+# --- Embedding (apps.widgets) ---------------------------------------------------------
+# Customer sessions: the lifetime asked for is checked against these bounds
+# (seconds); the default applies when none is asked for.
+FASTN_EMBED_SESSION_TTL_DEFAULT = env.int("FASTN_EMBED_SESSION_TTL_DEFAULT", default=3600)
+FASTN_EMBED_SESSION_TTL_MIN = 60
+FASTN_EMBED_SESSION_TTL_MAX = 86400
+# Expired and revoked sessions are deleted this many days after they ended.
+FASTN_EMBED_SESSION_RETENTION_DAYS = env.int("FASTN_EMBED_SESSION_RETENTION_DAYS", default=7)
+# CORS (django-cors-headers) answers /api/v1/embed/ only, and only for the
+# origins an organization's widget allows or a live session names: no list
+# here, the decision is apps.widgets.signals'. Bearer tokens, no cookies.
+CORS_URLS_REGEX = r"^/api/v1/embed/"
+CORS_ALLOWED_ORIGINS: list[str] = []
+CORS_ALLOW_CREDENTIALS = False
+CORS_PREFLIGHT_MAX_AGE = 600
+CORS_EXPOSE_HEADERS = [
+    "Retry-After",
+    "X-RateLimit-Limit",
+    "X-RateLimit-Remaining",
+    "X-RateLimit-Reset",
+    "X-RateLimit-Dimension",
+    "X-Fastn-Quota-Soft",
+]
+
 # --- REST framework -------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -536,6 +575,8 @@ SPECTACULAR_SETTINGS = {
         "securitySchemes": {
             "AccessKey": {"type": "apiKey", "in": "header", "name": "x-fastn-access-key"},
             "AccountId": {"type": "apiKey", "in": "header", "name": "x-fastn-account-id"},
+            # The end-user API (/api/v1/embed/): a customer session token.
+            "CustomerSession": {"type": "http", "scheme": "bearer", "bearerFormat": "fastn_cs_…"},
         }
     },
     "SECURITY": [{"AccessKey": [], "AccountId": []}],

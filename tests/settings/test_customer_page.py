@@ -47,7 +47,13 @@ def test_the_customer_page_shows_connections_executions_usage_and_sessions(owner
     assert 'data-testid="customer-executions"' in body and "No executions for this customer yet." in body
     usage = body.split('data-testid="customer-usage"', 1)[1].split("</table>", 1)[0]
     assert "API calls per day" in usage
-    assert 'data-testid="customer-sessions' in body
+    assert "No sessions yet." in body.split('data-testid="customer-sessions"', 1)[1].split("</table>", 1)[0]
+
+    minted = client.post("/api/v1/customers/acme/sessions", {"ttl_seconds": 600})
+    assert minted.status_code == 201, minted.content
+    sessions = owner.get(page_of(org_a, "acme")).content.decode().split('data-testid="customer-sessions"', 1)[1]
+    sessions = sessions.split("</table>", 1)[0]
+    assert ">active</span>" in sessions and minted.json()["token"] not in sessions
 
 
 def test_editing_a_customer_saves_and_audits_and_bad_input_names_the_field(owner, org_a, api, in_org):

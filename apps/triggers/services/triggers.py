@@ -107,6 +107,21 @@ def _connector_for_app_event(slug: str) -> dict:
     return events
 
 
+def trigger_config_check(*, type: str, config: Any) -> config_checks.CheckedConfig:
+    """Check a new trigger's `config` as trigger_create would (400 naming
+    `config.<field>`), without creating anything: for recipes kept elsewhere
+    (a template's trigger, apps.widgets)."""
+    if type not in Trigger.Type.values:
+        raise InvalidInput.for_field("type", "Must be webhook, scheduler or app_event.")
+    return _check_config(type=type, raw=config, trigger=None)
+
+
+def _check_run_config(value: Any) -> dict | None:
+    if value is not None and not isinstance(value, dict):
+        raise InvalidInput.for_field("run_config", "Must be a JSON object.")
+    return value
+
+
 def _check_config(*, type: str, raw: Any, trigger: Trigger | None) -> config_checks.CheckedConfig:
     if not isinstance(raw, dict):
         raise InvalidInput.for_field("config", "Must be a JSON object.")
@@ -233,7 +248,9 @@ def trigger_create(
     customer: str | None = None,
     name: str = "",
     enabled: bool = True,
+    run_config: dict | None = None,
 ) -> TriggerResult:
+    """`run_config` becomes `ctx.config` of every run the trigger starts."""
     if type not in Trigger.Type.values:
         raise InvalidInput.for_field("type", "Must be webhook, scheduler or app_event.")
     trigger = Trigger(
@@ -243,6 +260,7 @@ def trigger_create(
         environment=_environment(actor, environment),
         customer=_customer(customer),
         enabled=enabled,
+        run_config=_check_run_config(run_config),
         created_by=actor.label[:255],
         updated_by=actor.label[:255],
     )
@@ -306,6 +324,9 @@ def trigger_update(*, actor: Principal, trigger: Trigger, **fields: Any) -> Trig
     if "enabled" in fields and fields["enabled"] != trigger.enabled:
         trigger.enabled = fields["enabled"]
         changes["enabled"] = trigger.enabled
+    if "run_config" in fields and fields["run_config"] != trigger.run_config:
+        trigger.run_config = _check_run_config(fields["run_config"])
+        changes["run_config"] = sorted(trigger.run_config or {})  # the keys: values are the customer's
     if "config" in fields:
         checked = _check_config(type=trigger.type, raw=fields["config"], trigger=trigger)
         if checked.config != trigger.config:

@@ -1,0 +1,1 @@
+"""Writes of widgets: sessions, the widget, templates, activations, end-user connections."""

@@ -106,4 +106,13 @@ def test_checkboxes_sit_beside_their_labels_and_signing_fields_follow_the_toggle
     shot(page, "trigger-signing-on")
     page.uncheck("input[name=signing]")
     assert signing_fields.is_hidden()
+
+    # List filters sit in one row.
+    page.goto(f"{web_server}/o/{org.slug}/integrations/connections/")
+    boxes = [
+        page.locator(f".filters {sel}").bounding_box()
+        for sel in ("input[name=q]", "select[name=connector]", "select[name=status]")
+    ]
+    assert max(b["y"] for b in boxes) - min(b["y"] for b in boxes) < 8, boxes
+    assert boxes[0]["x"] < boxes[1]["x"] < boxes[2]["x"], boxes
     assert re.search(r"/integrations/triggers/", page.url)

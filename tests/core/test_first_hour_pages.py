@@ -125,3 +125,21 @@ def test_the_catalogue_is_read_once_per_process_not_per_request(client, org_a, m
     for path in ("integrations/", "integrations/connectors/", "settings/oauth-apps/"):
         assert client.get(f"/o/{org_a.slug}/{path}").status_code == 200
     assert calls == []
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "integrations/",
+        "integrations/connectors/",
+        "integrations/connections/",
+        "integrations/workflows/",
+        "integrations/triggers/",
+    ],
+)
+def test_the_integrations_heading_sits_above_the_tabs_on_every_tab(client, org_a, path):
+    client.force_login(org_a.owner)
+    page = client.get(f"/o/{org_a.slug}/{path}").content.decode()
+    head = page.split('<div class="section-head">', 1)[1].split("</div>", 1)[0]
+    assert head.index("<h1>Integrations</h1>") < head.index('aria-label="Integrations"'), path
+    assert page.count("<h1") == 1, path

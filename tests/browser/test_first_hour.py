@@ -4,7 +4,6 @@ checkboxes sit beside their labels; signature fields appear only with signing.
 
 Real Celery workers run the Standard run (committed data)."""
 
-
 import pytest
 
 from tests.browser.conftest import SCREENSHOTS

@@ -233,3 +233,112 @@ def embed_template_get(*, context, slug: str):
         if template.slug == slug:
             return template, activations.get(template.id)
     raise TemplateNotFound(f"No template {slug!r}.")
+
+
+# --- runs and insights -----------------------------------------------------------------------
+
+ATTENTION_CONNECTION_STATUSES = ("needs_reauth", "error")
+LAST_RUN_WINDOW_DAYS = 30
+
+
+def embed_run_templates(*, context) -> dict[str, Any]:
+    """workflow slug → the template its runs belong to, for this customer: the
+    templates the session shows and those the customer has activated (old
+    runs keep their title). With several templates on one workflow, the one
+    the customer activated wins."""
+    from apps.widgets.models import Template
+
+    templates, activations = embed_templates(context=context)
+    by_workflow: dict[str, Any] = {}
+    for template in templates:
+        by_workflow.setdefault(template.workflow.slug, template)
+    activated = Template.objects.select_related("workflow").filter(id__in=[a.template_id for a in activations.values()])
+    if context.session.integrations is not None:
+        allowed = set(context.connector_slugs)
+        activated = [t for t in activated if set(t.connectors) <= allowed]
+    for template in activated:
+        by_workflow[template.workflow.slug] = template
+    return by_workflow
+
+
+def embed_execution_page(*, customer: Customer, workflow_slugs: list[str], status: str, cursor, limit: int) -> Page:
+    from apps.workflows.selectors import execution_list_for_customer
+
+    queryset = execution_list_for_customer(
+        customer_external_id=customer.external_id, workflow_slugs=workflow_slugs, status=status
+    )
+    return paginate_newest_first(queryset, cursor=cursor, limit=limit)
+
+
+def embed_execution_get(*, customer: Customer, workflow_slugs: list[str], execution_id: Any):
+    from apps.workflows.selectors import execution_list_for_customer
+
+    parsed = parse_uuid(execution_id)
+    if parsed is None:
+        return None
+    return (
+        execution_list_for_customer(customer_external_id=customer.external_id, workflow_slugs=workflow_slugs)
+        .filter(pk=parsed)
+        .first()
+    )
+
+
+def embed_insights(*, context) -> dict[str, Any]:
+    """The Insights tab's figures for this customer (see EmbedInsightsView)."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    from apps.workflows.selectors import execution_day_figures, executions_latest_by_workflow
+
+    organization = context.session.organization
+    try:
+        zone = ZoneInfo(organization.timezone or "UTC")
+    except (ValueError, KeyError):
+        zone = ZoneInfo("UTC")
+    now = timezone.now()
+    since = now.astimezone(zone).replace(hour=0, minute=0, second=0, microsecond=0)
+    templates = embed_run_templates(context=context)
+    figures = execution_day_figures(
+        customer_external_id=context.customer.external_id, workflow_slugs=list(templates), since=since
+    )
+    attention: list[dict[str, Any]] = []
+    for connection in embed_connections(customer=context.customer, slugs=context.connector_slugs).filter(
+        status__in=ATTENTION_CONNECTION_STATUSES
+    ):
+        attention.append(
+            {
+                "kind": "connection",
+                "connector": connection.connector.slug,
+                "status": connection.status,
+                "message": connection.last_error or "Reconnect this app.",
+                "at": connection.last_error_at or connection.status_changed_at,
+            }
+        )
+    _, activations = embed_templates(context=context)
+    enabled = {a.template_id for a in activations.values() if a.enabled}
+    watched = {slug: t for slug, t in templates.items() if t.id in enabled}
+    latest = executions_latest_by_workflow(
+        customer_external_id=context.customer.external_id,
+        workflow_slugs=list(watched),
+        since=now - dt.timedelta(days=LAST_RUN_WINDOW_DAYS),
+    )
+    for execution in latest:
+        if execution.status in ("failed", "timeout"):
+            attention.append(
+                {
+                    "kind": "template",
+                    "template": watched[execution.workflow_slug].slug,
+                    "status": execution.status,
+                    "message": execution.error_message or "The last run did not finish.",
+                    "at": execution.finished_at or execution.created_at,
+                    "execution_id": execution.id,
+                }
+            )
+    return {
+        "runs_today": figures["runs"],
+        "records_processed": figures["records"],
+        "failed_today": figures["failed"],
+        "needs_attention": len(attention),
+        "since": since,
+        "attention": attention,
+    }

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from apps.widgets.api import embed, embed_templates, org
+from apps.widgets.api import embed, embed_oauth, embed_runs, embed_templates, org
 
 urlpatterns = [
     # The organization's side (API keys, dashboard sessions).
@@ -26,4 +26,14 @@ urlpatterns = [
         embed_templates.EmbedTemplateEnableView.as_view(),
         name="embed-template-enable",
     ),
+    path(
+        "embed/oauth/<str:connector>/authorize",
+        embed_oauth.EmbedOAuthAuthorizeView.as_view(),
+        name="embed-oauth-authorize",
+    ),
+    # The popup's last page: no token (its signed parameter is the credential), HTML.
+    path("embed/oauth/done", embed_oauth.oauth_popup_done, name="embed-oauth-done"),
+    path("embed/executions", embed_runs.EmbedExecutionListView.as_view(), name="embed-executions"),
+    path("embed/executions/<str:execution_id>", embed_runs.EmbedExecutionDetailView.as_view(), name="embed-execution"),
+    path("embed/insights", embed_runs.EmbedInsightsView.as_view(), name="embed-insights"),
 ]

@@ -8,7 +8,9 @@ from datetime import datetime
 from typing import Any
 
 from django.db import connection
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models.expressions import RawSQL
+from django.db.models.fields.json import KT
 
 from apps.core.pagination import Page, paginate_newest_first
 from apps.settings.models import Environment
@@ -264,3 +266,68 @@ def execution_attempts(*, execution: Execution) -> list:
 def execution_statuses(*, execution_ids: list) -> dict[Any, str]:
     """The current status of each execution, by id (absent ids are left out)."""
     return dict(Execution.objects.filter(id__in=execution_ids).values_list("id", "status"))
+
+
+# --- A customer's runs (the end-user API, apps.widgets) -------------------------------------
+
+# What a run reports as "records processed": its output's `records_processed`
+# when that is a number, else the length of the output when it is a list,
+# else of its `records`, `items`, `results` or `data` list, else 0 — bounded
+# to [0, 10^12] so that one odd output cannot dominate a sum.
+RECORDS_SQL = """GREATEST(0, LEAST(1000000000000, CASE
+    WHEN jsonb_typeof("workflows_execution"."output" -> 'records_processed') = 'number'
+        THEN FLOOR(("workflows_execution"."output" ->> 'records_processed')::numeric)
+    WHEN jsonb_typeof("workflows_execution"."output") = 'array'
+        THEN jsonb_array_length("workflows_execution"."output")
+    WHEN jsonb_typeof("workflows_execution"."output" -> 'records') = 'array'
+        THEN jsonb_array_length("workflows_execution"."output" -> 'records')
+    WHEN jsonb_typeof("workflows_execution"."output" -> 'items') = 'array'
+        THEN jsonb_array_length("workflows_execution"."output" -> 'items')
+    WHEN jsonb_typeof("workflows_execution"."output" -> 'results') = 'array'
+        THEN jsonb_array_length("workflows_execution"."output" -> 'results')
+    WHEN jsonb_typeof("workflows_execution"."output" -> 'data') = 'array'
+        THEN jsonb_array_length("workflows_execution"."output" -> 'data')
+    ELSE 0 END))::bigint"""
+
+
+def execution_list_for_customer(
+    *, customer_external_id: str, workflow_slugs: list[str] | None = None, status: str = ""
+) -> QuerySet[Execution]:
+    """One customer's executions (the `execution_customer` index), with
+    `error_message` (the error's message, never its stack) and `records`
+    (RECORDS_SQL) computed in the database: neither input, output nor logs
+    are loaded."""
+    queryset = Execution.objects.only(*LIST_FIELDS).filter(customer_external_id=customer_external_id)
+    if workflow_slugs is not None:
+        queryset = queryset.filter(workflow_slug__in=workflow_slugs)
+    if status:
+        queryset = queryset.filter(status=status)
+    return queryset.annotate(error_message=KT("error__message"), records=RawSQL(RECORDS_SQL, []))  # noqa: S611 - constant SQL
+
+
+def execution_day_figures(*, customer_external_id: str, workflow_slugs: list[str], since: datetime) -> dict[str, int]:
+    """Runs since `since`, the records their completed ones processed, and how many failed (one query)."""
+    if not workflow_slugs:
+        return {"runs": 0, "records": 0, "failed": 0}
+    figures = Execution.objects.filter(
+        customer_external_id=customer_external_id, workflow_slug__in=workflow_slugs, created_at__gte=since
+    ).aggregate(
+        runs=Count("id"),
+        records=Sum(RawSQL(RECORDS_SQL, []), filter=Q(status=Execution.Status.COMPLETED)),  # noqa: S611 - constant
+        failed=Count("id", filter=Q(status__in=[Execution.Status.FAILED, Execution.Status.TIMEOUT])),
+    )
+    return {"runs": figures["runs"] or 0, "records": int(figures["records"] or 0), "failed": figures["failed"] or 0}
+
+
+def executions_latest_by_workflow(
+    *, customer_external_id: str, workflow_slugs: list[str], since: datetime
+) -> list[Execution]:
+    """The newest execution of each workflow for one customer (since `since`)."""
+    if not workflow_slugs:
+        return []
+    return list(
+        execution_list_for_customer(customer_external_id=customer_external_id, workflow_slugs=workflow_slugs)
+        .filter(created_at__gte=since)
+        .order_by("workflow_slug", "-created_at", "-id")
+        .distinct("workflow_slug")
+    )

@@ -144,7 +144,11 @@ class EmbedClient:
             return fn(path, **headers)
         return fn(path, data=data, format="json", **headers)
 
-    def get(self, path, **extra):
+    def get(self, path, params=None, **extra):
+        if params:
+            from urllib.parse import urlencode
+
+            path = f"{path}?{urlencode(params)}"
         return self.call("get", path, **extra)
 
     def post(self, path, data=None, **extra):

@@ -28,6 +28,10 @@ ROUTES = [
     ("GET", "/api/v1/embed/templates/{template}", None),
     ("POST", "/api/v1/embed/templates/{template}/enable", {"config": {"channel": "x"}}),
     ("DELETE", "/api/v1/embed/templates/{template}", None),
+    ("POST", "/api/v1/embed/oauth/keyapp/authorize", None),
+    ("GET", "/api/v1/embed/executions", None),
+    ("GET", "/api/v1/embed/executions/{execution}", None),
+    ("GET", "/api/v1/embed/insights", None),
 ]
 WRITE_ROUTES = [r for r in ROUTES if r[0] in ("POST", "PATCH")]
 
@@ -62,10 +66,38 @@ class World:
                 client.post(f"/api/v1/embed/templates/{slug}/enable", {"config": {"channel": name}}).status_code == 201
             )
             self.sides[name] = side
-            self.objects[name] = {"connection": connection, "template": slug, "customer": owner, "client": client}
+            self.objects[name] = {
+                "connection": connection,
+                "template": slug,
+                "customer": owner,
+                "client": client,
+                "execution": self._run(org, owner, workflow),
+            }
+
+    @staticmethod
+    def _run(org, customer: str, workflow: str) -> str:
+        """An execution of the template's workflow for the customer, as a worker leaves it."""
+        from apps.core.tenancy import organization_context
+        from apps.settings.models import Customer
+        from apps.workflows.models import Execution
+
+        with organization_context(org.organization):
+            row = Execution.objects.create(
+                workflow_slug=workflow,
+                version_number=1,
+                environment="production",
+                tier="standard",
+                status="completed",
+                triggered_by="webhook",
+                timeout_ms=1000,
+                customer=Customer.objects.get(external_id=customer),
+                customer_external_id=customer,
+            )
+        return str(row.id)
 
     def path(self, template: str, owner: str = "a") -> str:
-        return template.format(**{k: v for k, v in self.objects[owner].items() if k in ("connection", "template")})
+        keys = ("connection", "template", "execution")
+        return template.format(**{k: v for k, v in self.objects[owner].items() if k in keys})
 
 
 @pytest.fixture
@@ -106,8 +138,10 @@ def test_every_route_refuses_callers_without_a_live_session(world, api, org_a, m
     assert response.status_code == 401 and response.json()["error"]["code"] == "session_expired"
 
 
-@pytest.mark.parametrize(("method", "path", "body"), [r for r in ROUTES if "{connection}" in r[1]])
-def test_another_customers_connection_is_not_found(world, method, path, body):
+@pytest.mark.parametrize(
+    ("method", "path", "body"), [r for r in ROUTES if "{connection}" in r[1] or "{execution}" in r[1]]
+)
+def test_another_customers_connection_or_run_is_not_found(world, method, path, body):
     side = world.sides["a"]
     intruder = side.embed(side.customer())
     response = _call(intruder, method, world.path(path), body)
@@ -131,6 +165,10 @@ def test_a_customer_sees_only_its_own_connections_templates_and_state(world):
     side = world.sides["a"]
     other = side.embed(side.customer())
     assert other.get("/api/v1/embed/connections").json()["results"] == []
+    assert other.get("/api/v1/embed/executions").json()["results"] == []
+    assert other.get("/api/v1/embed/insights").json()["runs_today"] == 0
+    owner_runs = world.objects["a"]["client"].get("/api/v1/embed/executions").json()["results"]
+    assert [r["id"] for r in owner_runs] == [world.objects["a"]["execution"]]
     templates = other.get("/api/v1/embed/templates").json()["results"]
     assert [(t["slug"], t["enabled"], t["activation"]) for t in templates] == [
         (world.objects["a"]["template"], False, None)
@@ -153,7 +191,7 @@ def test_bad_bodies_on_write_routes(world, method, path, body, settings):
     assert response.status_code == 400 and response.json()["error"]["code"] == "malformed_json", response.content
     response = client.call(method, target, raw="[1]")
     assert response.status_code == 400, response.content
-    response = client.call(method, target, {**body, "unexpected": True})
+    response = client.call(method, target, {**(body or {}), "unexpected": True})
     assert response.status_code == 400 and "unexpected" in response.json()["error"]["details"]["fields"]
     settings.FASTN_MAX_BODY_BYTES = 500
     response = client.call(method, target, raw='{"config": {"x": "' + "y" * 1000 + '"}}')

@@ -21,7 +21,7 @@ guard that fails when `make run` would. It
 - creates an organization with bootstrap_org, runs an Instant workflow
   through a webhook trigger and a Standard workflow through the API, and
   checks both outputs;
-- kills one worker's main process with SIGKILL and sees supervisord start it
+- kills the worker's main process with SIGKILL and sees supervisord start it
   again and the next Standard execution complete;
 - stops the stack as Ctrl-C does, checks nothing is left running, and drops
   its database and Redis keys.
@@ -122,9 +122,7 @@ class Stack:
                 # Small pools: the smoke test runs beside the rest of the suite.
                 "WEB_CONCURRENCY": "1",
                 "WEB_THREADS": "4",
-                "INSTANT_CONCURRENCY": "1",
-                "STANDARD_CONCURRENCY": "1",
-                "LONG_CONCURRENCY": "1",
+                "FASTN_WORKER_CONCURRENCY": "4",
                 "PYTHONUNBUFFERED": "1",
             }
         )
@@ -425,19 +423,19 @@ def test_make_run_from_a_fresh_clone_serves_runs_workflows_and_survives_a_killed
 
         # A worker's main process dies: supervisord starts it again, the rest
         # keeps serving, and the next Standard execution completes.
-        old_pid = int(stack.supervisorctl("pid", "worker_standard"))
-        stack.allowed_exits["worker_standard"] += 1
+        old_pid = int(stack.supervisorctl("pid", "worker"))
+        stack.allowed_exits["worker"] += 1
         os.kill(old_pid, signal.SIGKILL)
         stack.wait_for(
-            "worker_standard to be started again",
-            lambda: any(pid != old_pid for pid in _pid_spawned(stack.log(), "worker_standard")),
+            "worker to be started again",
+            lambda: any(pid != old_pid for pid in _pid_spawned(stack.log(), "worker")),
             60,
         )
-        assert re.search(r"exited: worker_standard \(terminated by SIGKILL; not expected\)", stack.log())
+        assert re.search(r"exited: worker \(terminated by SIGKILL; not expected\)", stack.log())
         again = api.run_standard(standard, {"name": "after restart"}, stack, timeout=120)
         assert again["status"] == "completed" and again["output"]["hello"] == "after restart", again
-        running = lambda: "RUNNING" in stack.supervisorctl("status", "worker_standard")  # noqa: E731
-        stack.wait_for("worker_standard RUNNING", running, 30)
+        running = lambda: "RUNNING" in stack.supervisorctl("status", "worker")  # noqa: E731
+        stack.wait_for("worker RUNNING", running, 30)
         stack.check_alive()
         checked = time.monotonic()
 

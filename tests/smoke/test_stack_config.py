@@ -20,7 +20,7 @@ def test_every_procfile_process_becomes_a_supervised_program_restarted_with_back
     parser.read_string(text)
     programs = {section.split(":", 1)[1] for section in parser.sections() if section.startswith("program:")}
     assert programs == {name for name, _ in processes}
-    assert {"web", "worker_instant", "worker_standard", "worker_long", "beat"} <= programs
+    assert {"web", "worker", "demo_api"} <= programs
     for name in programs:
         section = parser[f"program:{name}"]
         assert section["autorestart"] == "true"

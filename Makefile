@@ -6,6 +6,9 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 HTMX := static/vendor/htmx.min.js
+# The workflow page's editor (CodeMirror 6) and flow-graph layout (dagre), bundled from frontend/.
+BUNDLES := static/vendor/fastn-editor.js static/vendor/fastn-flow.js
+ESBUILD := node_modules/.bin/esbuild --bundle --minify --format=iife --target=es2020 --log-level=warning
 # The drop-in widget (GET /embed/fastn.js), built from sdk/widget by esbuild.
 WIDGET := static/embed/fastn.js
 SDK_PACKAGES := js widget react
@@ -41,13 +44,16 @@ $(VENV)/.installed-test: $(VENV)/.installed requirements/test.txt
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
 
-static: $(HTMX) $(WIDGET)  ## Front-end libraries from the npm registry (no CDN at run time), and the widget
+static: $(HTMX) $(BUNDLES) $(WIDGET)  ## Front-end libraries from the npm registry, bundled by esbuild (no CDN at run time), and the widget
 
 $(HTMX): package.json package-lock.json
 	@command -v npm >/dev/null 2>&1 || { echo "ERROR: npm is needed once to fetch htmx (see package.json)." >&2; exit 1; }
 	npm ci --ignore-scripts --no-audit --no-fund --silent
 	mkdir -p static/vendor
 	cp node_modules/htmx.org/dist/htmx.min.js $(HTMX)
+
+static/vendor/fastn-%.js: frontend/%.js $(HTMX)
+	$(ESBUILD) $< --outfile=$@
 
 # Each sdk/ package has its own package.json and lock; npm ci when they change.
 sdk/%/node_modules/.installed: sdk/%/package.json sdk/%/package-lock.json

@@ -12,6 +12,7 @@ Tests that need committed data (real Celery workers, the browser) use
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -325,6 +326,62 @@ def live_org(django_db_setup, django_db_blocker):
         for org in created:
             org.organization.delete(force_drop=True)
             org.owner.delete()
+
+
+@contextlib.contextmanager
+def gunicorn_server(django_db_blocker, *, workers: int = 2, threads: int = 8, env: dict | None = None):
+    """A real gunicorn serving the test database with this process's Redis
+    prefix (the URL), stopped on exit. `env` adds settings of its own."""
+    from django.conf import settings
+
+    with django_db_blocker.unblock():
+        database_url = _test_database_url()
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "fastn.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            "--threads",
+            str(threads),
+            "--worker-class",
+            "gthread",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env={
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "fastn.settings.test",
+            "DATABASE_URL": database_url,
+            "FASTN_REDIS_PREFIX": settings.REDIS_KEY_PREFIX,
+            "FASTN_REDIS_PREFIX_FOR": os.environ.get("PYTEST_XDIST_WORKER", "main"),
+            "REDIS_URL": settings.REDIS_URL,
+            "LOG_LEVEL": "WARNING",
+            **(env or {}),
+        },
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            with socket.socket() as sock:
+                if sock.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("gunicorn did not start")
+            time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
 
 
 def _test_database_url() -> str:

@@ -25,6 +25,7 @@ from apps.triggers import selectors as triggers_selectors
 from apps.triggers.exceptions import EventNotFound
 from apps.triggers.models import Event
 from apps.workflows import selectors as workflows_selectors
+from apps.workflows.authoring import selectors as authoring_selectors
 from apps.workflows.exceptions import ExecutionNotFound
 from apps.workflows.models import Execution
 
@@ -217,6 +218,7 @@ def execution_detail(request: HttpRequest, execution_id: str) -> HttpResponse:
         "input_json": json.dumps(execution.input, indent=2, ensure_ascii=False),
         "output_json": json.dumps(execution.output, indent=2, ensure_ascii=False),
         "headers_json": json.dumps(execution.headers or {}, indent=2, ensure_ascii=False),
+        **authoring_selectors.execution_sequence(execution=execution),
     }
     return _render(request, "workflows/execution.html", context, partial="detail")
 

@@ -18,8 +18,9 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.accounts.authentication import SessionMemberAuthentication
 from apps.accounts.roles import Resource, SystemRole
-from apps.connectors import selectors, services
+from apps.connectors import oauth_binding, selectors, services
 from apps.connectors.definition import definition_schema
 from apps.connectors.exceptions import ConnectorDisabled, ConnectorNotFound, NotAnOAuthConnector
 from apps.connectors.models import CallTrace, Connection, Connector
@@ -612,11 +613,16 @@ class OAuthAuthorizeView(TenantAPIView):
 
     @extend_schema(
         summary="Start connecting a customer with OAuth 2.0",
-        description="302 to the provider's sign-in page with a signed, single-use, expiring state and PKCE. "
-        "After the customer consents, the provider returns to /api/v1/oauth/callback, which stores the tokens "
-        "and sends the browser to redirect_uri with ?status=connected&connection_id=… (or status=error&error=…). "
-        "`mode=json` answers 200 {authorize_url, expires_at} instead of the redirect. Connection settings "
-        "the provider's URLs need (Shopify's shop) go in config.<name> parameters.",
+        description="302 to the link that starts the customer's sign-in, with a signed, single-use, expiring "
+        "state and PKCE. The authorisation is bound to the browser that starts it: called with an API key, the "
+        "link is a begin link on this host (/api/v1/oauth/begin) that the first browser to open it claims (it "
+        "gets a cookie and goes on to the provider; no other browser can open or finish it); called from a "
+        "dashboard session, the state is bound to that browser at once. After the customer consents, the "
+        "provider returns to /api/v1/oauth/callback, which stores the tokens and sends the browser to "
+        "redirect_uri with ?status=connected&connection_id=… (or status=error&error=…). redirect_uri must be "
+        "on the organization's allow-list (GET/PUT /api/v1/oauth/redirect-uris) or on this platform's own "
+        "origin. `mode=json` answers 200 {authorize_url, expires_at} instead of the redirect. Connection "
+        "settings the provider's URLs need (Shopify's shop) go in config.<name> parameters.",
         parameters=[
             OpenApiParameter("customer", str, description="The customer's external_id (or the header)"),
             OpenApiParameter("redirect_uri", str, required=True),
@@ -643,6 +649,10 @@ class OAuthAuthorizeView(TenantAPIView):
                 )
             customer = customer_get(external_id=named or header)
         scopes = params.get("scopes")
+        # A dashboard session is the member's own browser: bind the state to it
+        # now. Any other caller (a server with an API key) gets a begin link.
+        in_browser = isinstance(request.successful_authenticator, SessionMemberAuthentication)
+        secret = oauth_binding.browser_secret_or_new(request) if in_browser else None
         url, state = services.oauth_authorize_start(
             actor=self.principal,
             connector_slug=connector,
@@ -650,12 +660,45 @@ class OAuthAuthorizeView(TenantAPIView):
             return_url=params.get("redirect_uri", ""),
             scopes=[s for s in scopes.replace(",", " ").split() if s] if scopes is not None else None,
             config={k[len("config.") :]: v for k, v in params.items() if k.startswith("config.")},
+            browser_secret=secret,
         )
         if params.get("mode") == "json":
             response = Response({"authorize_url": url, "expires_at": state.expires_at})
         else:
             response = HttpResponseRedirect(url)
+        if secret:
+            oauth_binding.remember_browser(response, request, secret)
         response["Cache-Control"] = "no-store"
+        return response
+
+
+class OAuthBeginView(APIView):
+    """The begin link of an authorisation started away from the browser (an
+    API key): the first browser to open it claims it. Public: the signed
+    ticket is the credential, and it works for one browser only."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        auth=[],
+        summary="Open an authorisation link (binds it to this browser, then 302 to the provider)",
+        parameters=[OpenApiParameter("ticket", str, required=True)],
+        responses={302: None, 400: OpenApiResponse(description="Unknown, forged or expired ticket")},
+    )
+    def get(self, request):
+        from apps.connectors.exceptions import InvalidOAuthState
+
+        ticket = request.query_params.get("ticket", "")
+        if not ticket:
+            raise InvalidOAuthState("The link has no ticket parameter.")
+        organization, state_id = services.oauth_begin_resolve(ticket=ticket)
+        secret = oauth_binding.browser_secret_or_new(request)
+        with organization_context(organization):
+            url = services.oauth_state_bind(state_id=state_id, browser_secret=secret)
+        response = oauth_binding.remember_browser(HttpResponseRedirect(url), request, secret)
+        response["Cache-Control"] = "no-store"
+        response["Referrer-Policy"] = "no-referrer"
         return response
 
 
@@ -683,7 +726,11 @@ class OAuthCallbackView(APIView):
             raise InvalidOAuthState("The callback has no state parameter.")
         organization, state_id = services.oauth_state_resolve(token=token)
         with organization_context(organization):
-            url = services.oauth_callback_complete(state_id=state_id, params=request.query_params.dict())
+            url = services.oauth_callback_complete(
+                state_id=state_id,
+                params=request.query_params.dict(),
+                browser_secret=oauth_binding.browser_secret(request),
+            )
         response = HttpResponseRedirect(url)
         response["Cache-Control"] = "no-store"
         response["Referrer-Policy"] = "no-referrer"
@@ -800,6 +847,42 @@ class OAuthAppDetailView(TenantAPIView):
     def delete(self, request, connector: str):
         services.oauth_app_delete(actor=self.principal, connector_slug=connector)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class OAuthRedirectUrisIn(StrictSerializer):
+    redirect_uris = serializers.JSONField()
+
+
+class OAuthRedirectUrisView(TenantAPIView):
+    """The organization's allow-list of OAuth return URLs (the `redirect_uri`
+    of /api/v1/oauth/{connector}/authorize)."""
+
+    permission_resource = Resource.CONNECTORS
+
+    def _body(self, uris: list[str]) -> dict[str, Any]:
+        from apps.connectors.services.oauth_flow import own_origins
+
+        return {"redirect_uris": uris, "always_allowed": own_origins()}
+
+    @extend_schema(
+        summary="Allowed OAuth return URLs",
+        description="An authorize call's redirect_uri must match an entry (same scheme, host and port; the path "
+        "at or below the entry's; a host may start with *. for every subdomain) or this platform's own origin "
+        "(always_allowed).",
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    def get(self, request):
+        return Response(self._body(selectors.oauth_redirect_uri_list()))
+
+    @extend_schema(
+        summary="Replace the allowed OAuth return URLs",
+        request=OAuthRedirectUrisIn,
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    def put(self, request):
+        data = validated(OAuthRedirectUrisIn, request.data)
+        uris = services.oauth_redirect_uris_set(actor=self.principal, uris=data["redirect_uris"])
+        return Response(self._body(uris))
 
 
 # --- Traces ----------------------------------------------------------------------------------

@@ -182,7 +182,11 @@ class Connection(models.Model):
 
 class OAuthState(models.Model):
     """One authorisation attempt: what the signed `state` of the callback
-    stands for. Single use (`consumed_at`), short-lived (`expires_at`)."""
+    stands for. Single use (`consumed_at`), short-lived (`expires_at`), and
+    bound to the browser that started it: `binding_hash` is the SHA-256 of
+    the binding secret that browser holds in a cookie (empty until the
+    browser opens the begin link, for attempts started away from it, e.g.
+    by an API key). `started_via` says which kind of session started it."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     connector = models.ForeignKey(Connector, on_delete=models.CASCADE, related_name="+")
@@ -195,6 +199,11 @@ class OAuthState(models.Model):
     scopes = models.JSONField(default=list, blank=True)
     config = models.JSONField(default=dict, blank=True)
     started_by = models.CharField(max_length=255, blank=True)
+    # db_default: code deployed before these columns keeps inserting rows.
+    started_via = models.CharField(max_length=32, blank=True, default="", db_default="")
+    binding_hash = models.CharField(max_length=64, blank=True, default="", db_default="")
+    # The provider's authorisation URL, for the begin link to send the browser on to.
+    authorize_url = models.TextField(blank=True, default="", db_default="")
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField()
     consumed_at = models.DateTimeField(null=True, blank=True)
@@ -204,6 +213,24 @@ class OAuthState(models.Model):
 
     def __str__(self) -> str:
         return f"OAuth state {self.id}"
+
+
+class OAuthRedirectUri(models.Model):
+    """One entry of the organization's allow-list of OAuth return URLs: where
+    `GET /api/v1/oauth/{connector}/authorize?redirect_uri=` may send the
+    browser back to (scheme, host and port equal; the path at or below this
+    one). The platform's own origin is always allowed."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    uri = models.CharField(max_length=2048, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["uri"]
+
+    def __str__(self) -> str:
+        return self.uri
 
 
 class CallTrace(models.Model):

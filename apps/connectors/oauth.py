@@ -46,6 +46,7 @@ __all__ = [
     "is_expired",
     "normalize_token_response",
     "refresh_token",
+    "revocation_token",
     "revoke_token",
 ]
 
@@ -350,33 +351,106 @@ def client_credentials_token(
     )
 
 
+def revocation_token(definition: Mapping[str, Any], credentials: Mapping[str, Any]) -> tuple[str, str] | None:
+    """(token, its kind) that revoking these credentials sends, or None when
+    the connector defines no revocation or there is no such token."""
+    _normalized, auth = _oauth2_config(definition)
+    revocation = auth.get("revocation")
+    if not revocation:
+        return None
+    order = ("refresh_token", "access_token") if revocation["token"] == "refresh_token" else ("access_token",)
+    for kind in order:
+        value = credentials.get(kind)
+        if isinstance(value, str) and value:
+            return value, kind
+    return None
+
+
 def revoke_token(
     definition: Mapping[str, Any],
     *,
     client_id: str,
     client_secret: str | None,
-    token: str,
-    token_type_hint: str = "refresh_token",  # noqa: S107 - a hint name, not a secret
+    credentials: Mapping[str, Any],
     connection_config: Mapping[str, Any] | None = None,
     deadline: float | None = None,
     allow_private: bool = False,
-) -> None:
-    """Revoke a token at ``auth.revoke_url`` (RFC 7009), when the connector has one."""
+) -> bool:
+    """Revoke a connection's token at the provider as ``auth.revocation`` says
+    (RFC 7009 by default; GitHub's grant deletion, Slack's ``auth.revoke``,
+    HubSpot's token in the path… by its fields). Returns False when the
+    connector defines no revocation (or there is no token to revoke); raises
+    OAuthError when the provider refuses or cannot be reached."""
     normalized, auth = _oauth2_config(definition)
-    if not auth.get("revoke_url"):
-        return
-    _token_request(
-        normalized,
-        {"token": token, "token_type_hint": token_type_hint},
-        client_id=client_id,
-        client_secret=client_secret,
-        connection_config=connection_config,
-        deadline=deadline,
-        allow_private=allow_private,
-        now=None,
-        url_key="revoke_url",
-        expect_token=False,
+    chosen = revocation_token(normalized, credentials)
+    if chosen is None:
+        return False
+    token, kind = chosen
+    revocation = auth["revocation"]
+    context = TemplateContext(
+        params={"token": token, "client_id": client_id},
+        connection=connection_values(normalized, connection_config),
     )
+    url = render_url_template(revocation["url"], context)
+    params: dict[str, str] = dict(revocation["extra_params"])
+    if revocation["token_param"]:
+        params[revocation["token_param"]] = token
+        if revocation["token_type_hint"]:
+            params["token_type_hint"] = kind
+    headers = {"Accept": "application/json"}
+    style = revocation["auth"]
+    if style == "client_secret_basic" and client_secret is not None:
+        pair = f"{quote(client_id, safe='')}:{quote(client_secret, safe='')}"
+        headers["Authorization"] = "Basic " + base64.b64encode(pair.encode()).decode("ascii")
+    elif style in ("client_secret_post", "client_secret_basic"):
+        params["client_id"] = client_id
+        if client_secret is not None:
+            params["client_secret"] = client_secret
+    elif style == "access_token":
+        access = credentials.get("access_token")
+        if not isinstance(access, str) or not access:
+            raise OAuthError("invalid_request", "There is no access token to authenticate the revocation with")
+        prefix = auth["token_prefix"]
+        headers[auth["token_header"]] = f"{prefix} {access}" if prefix else access
+    hidden = [token, client_secret or "", str(credentials.get("access_token") or ""), headers.get("Authorization", "")]
+    body: dict[str, Any] = {}
+    where = revocation["body"]
+    if where == "form" and params:
+        body["form"] = params
+    elif where == "json":
+        body["json"] = params
+    elif where == "query" and params:
+        body["params"] = params
+    redactor = http.Redactor(hidden)
+    try:
+        response = http.request(
+            revocation["method"],
+            url,
+            headers=headers,
+            deadline=deadline if deadline is not None else time.monotonic() + TOKEN_CALL_SECONDS,
+            allow_private=allow_private,
+            secrets=hidden,
+            sensitive_query_keys=[revocation["token_param"]] if revocation["token_param"] else (),
+            retries=0,
+            **body,
+        )
+    except http.OutboundError as exc:
+        code = "temporarily_unavailable" if exc.retryable else exc.code
+        raise OAuthError(code, redactor.redact(exc.message)) from None
+    payload = _parse_token_body(response) if response.status != 204 else {}
+    error = payload.get("error")
+    if payload.get("ok") is False and not error:  # Slack's shape
+        error = "invalid_request"
+    if error or response.status >= 400:
+        if response.status >= 500 or response.status in (408, 429):
+            code = "temporarily_unavailable" if response.status in (429, 502, 503, 504) else "server_error"
+        else:
+            code = str(error.get("code") if isinstance(error, Mapping) else error or "invalid_request")
+        description = payload.get("error_description") or payload.get("message") or ""
+        if not description and response.status >= 400:
+            description = f"The revocation endpoint answered HTTP {response.status}"
+        raise OAuthError(redactor.redact(code)[:100], redactor.redact(str(description))[:500], status=response.status)
+    return True
 
 
 def connection_updates_from_token(definition: Mapping[str, Any], token: Mapping[str, Any]) -> dict[str, Any]:

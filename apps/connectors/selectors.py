@@ -9,6 +9,7 @@ every connection of their organization, uses `connection_list_all` /
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterable, Mapping
 from datetime import datetime
@@ -26,7 +27,7 @@ from apps.connectors.exceptions import (
     ConnectorNotFound,
     OAuthAppNotFound,
 )
-from apps.connectors.models import CallTrace, Connection, Connector, ConnectorVersion, OAuthApp
+from apps.connectors.models import CallTrace, Connection, Connector, ConnectorVersion, OAuthApp, OAuthRedirectUri
 from apps.core.errors import NotFound
 from apps.core.pagination import Page, paginate_newest_first
 from apps.settings.models import Customer
@@ -275,6 +276,11 @@ def oauth_app_list() -> list[OAuthApp]:
     return list(OAuthApp.objects.order_by("connector_slug"))
 
 
+def oauth_redirect_uri_list() -> list[str]:
+    """The organization's allowed OAuth return URLs (normalised), sorted."""
+    return list(OAuthRedirectUri.objects.order_by("uri").values_list("uri", flat=True))
+
+
 def oauth_app_get(*, connector_slug: str) -> OAuthApp:
     app = OAuthApp.objects.filter(connector_slug=connector_slug).first()
     if app is None:
@@ -339,3 +345,39 @@ def call_traces_recent(*, connector: str, limit: int = 50) -> list[CallTrace]:
         .filter(connector_slug=connector)
         .order_by("-created_at", "-id")[:limit]
     )
+
+
+def connector_action_catalog() -> list[dict[str, Any]]:
+    """Every enabled connector with its actions and their parameters (name,
+    type, required, description): what the workflow editor completes, its
+    sidebar inserts and the flow graph classifies. One query."""
+    catalog_rows = []
+    for connector in Connector.objects.filter(enabled=True).only("slug", "name", "definition").order_by("slug"):
+        actions = []
+        for name, action in ((connector.definition or {}).get("actions") or {}).items():
+            schema = action.get("input_schema") or {}
+            required = set(schema.get("required") or [])
+            placeholders = re.findall(r"{(\w+)}", str(action.get("path", "")))
+            properties = dict(schema.get("properties") or {})
+            for placeholder in placeholders:
+                properties.setdefault(placeholder, {"type": "string"})
+                required.add(placeholder)
+            actions.append(
+                {
+                    "name": name,
+                    "method": str(action.get("method", "GET")).upper(),
+                    "path": action.get("path", ""),
+                    "description": action.get("description", ""),
+                    "params": [
+                        {
+                            "name": param,
+                            "type": (spec or {}).get("type", "") if isinstance(spec, dict) else "",
+                            "required": param in required,
+                            "description": (spec or {}).get("description", "") if isinstance(spec, dict) else "",
+                        }
+                        for param, spec in properties.items()
+                    ],
+                }
+            )
+        catalog_rows.append({"slug": connector.slug, "name": connector.name, "actions": actions})
+    return catalog_rows

@@ -26,5 +26,6 @@ urlpatterns = [
 
 settings_urlpatterns = [
     path("oauth-apps/", views.oauth_apps_page, name="settings_oauth_apps"),
+    path("oauth-apps/return-urls", views.oauth_return_urls, name="settings_oauth_return_urls"),
     path("oauth-apps/<slug:connector>/delete", views.oauth_app_delete, name="settings_oauth_app_delete"),
 ]

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from apps.accounts.dashboard import dashboard_view, org_url, render_panel
 from apps.accounts.roles import Resource
-from apps.connectors import catalog, selectors, services
+from apps.connectors import catalog, oauth_binding, selectors, services
 from apps.connectors.credentials import credential_fields
 from apps.connectors.exceptions import InvalidDefinition
 from apps.connectors.forms import DefinitionForm, OAuthAppForm, OpenAPIImportForm
@@ -352,6 +352,8 @@ def connection_oauth_start(request: HttpRequest, connector: str) -> HttpResponse
     """Start an OAuth connection from the dashboard; the provider sends the
     member back to the Connections page."""
     back = request.build_absolute_uri(org_url(request, "integrations_connections"))
+    # The member's browser is here: the state is bound to it at once.
+    secret = oauth_binding.browser_secret_or_new(request)
     try:
         url, _state = services.oauth_authorize_start(
             actor=request.principal,
@@ -359,11 +361,13 @@ def connection_oauth_start(request: HttpRequest, connector: str) -> HttpResponse
             customer=_customer_for(request.GET.get("customer", "")),
             return_url=back,
             config={k[len("config.") :]: v for k, v in request.GET.items() if k.startswith("config.") and v},
+            browser_secret=secret,
+            trusted_return_url=True,
         )
     except FastnError as exc:
         messages.error(request, exc.message)
         return redirect(org_url(request, "integrations_connections"))
-    return HttpResponseRedirect(url)
+    return oauth_binding.remember_browser(HttpResponseRedirect(url), request, secret)
 
 
 # --- Settings → OAuth Apps ------------------------------------------------------------------
@@ -379,6 +383,7 @@ def _oauth_connector_choices() -> list[tuple[str, str]]:
 
 def _oauth_apps_context(request: HttpRequest, **extra) -> dict[str, Any]:
     from apps.connectors.services.oauth_apps import default_callback_url
+    from apps.connectors.services.oauth_flow import own_origins
 
     return {
         "nav": "settings",
@@ -387,6 +392,8 @@ def _oauth_apps_context(request: HttpRequest, **extra) -> dict[str, Any]:
         "platform": selectors.platform_oauth_app_list(),
         "default_redirect_uri": default_callback_url(),
         "form": extra.pop("form", None) or OAuthAppForm(connectors=_oauth_connector_choices()),
+        "return_urls_text": "\n".join(selectors.oauth_redirect_uri_list()),
+        "always_allowed": own_origins(),
         **extra,
     }
 
@@ -437,4 +444,18 @@ def oauth_apps_page(request: HttpRequest) -> HttpResponse:
 def oauth_app_delete(request: HttpRequest, connector: str) -> HttpResponse:
     services.oauth_app_delete(actor=request.principal, connector_slug=connector)
     context = _oauth_apps_context(request, message=f"OAuth app for {connector} deleted.")
+    return render_panel(request, "integrations/oauth_apps.html", context)
+
+
+@require_POST
+@dashboard_view(Resource.CONNECTORS, "edit")
+def oauth_return_urls(request: HttpRequest) -> HttpResponse:
+    """Settings → OAuth Apps → Allowed return URLs: one URL a line."""
+    lines = [line.strip() for line in request.POST.get("redirect_uris", "").splitlines() if line.strip()]
+    try:
+        services.oauth_redirect_uris_set(actor=request.principal, uris=lines)
+    except FastnError as exc:
+        context = _oauth_apps_context(request, return_urls_error=exc.message, return_urls_text="\n".join(lines))
+        return render_panel(request, "integrations/oauth_apps.html", context, status=exc.status)
+    context = _oauth_apps_context(request, message="Allowed return URLs saved.")
     return render_panel(request, "integrations/oauth_apps.html", context)

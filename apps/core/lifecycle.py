@@ -1,7 +1,7 @@
 """Hooks through which the apps above core join in core's lifecycle steps.
 
 Core knows no other app (apps/README.md). Creating an organization, deleting
-one, deleting a customer and finishing `migrate` involve steps that belong to
+one, deleting a customer (before and after its rows go) and finishing `migrate` involve steps that belong to
 apps of higher layers: billing assigns the plan, accounts makes the Owner,
 settings creates environments, API keys and the audit event, workflows drops
 fastn.db schemas and roles. Each app registers its steps here from its
@@ -40,6 +40,9 @@ PrepareStep = Callable[["Organization", dict], None]
 CreatedStep = Callable[[CreatedOrganization], None]
 # (organization): before its schema is dropped, in the public schema.
 DeletingStep = Callable[["Organization"], None]
+# (customer, actor): before a customer's rows go, in the organization's schema
+# (the connectors app revokes its connections at the providers).
+CustomerDeletingStep = Callable[[Any, Any], None]
 # (organization_id, customer_id, database alias): after a customer's rows are gone.
 CustomerDeletedStep = Callable[[int, Any, str], None]
 # (the migrate command, database alias, verbosity): after `migrate` kept every
@@ -52,6 +55,7 @@ class _Steps:
     prepare: list[PrepareStep] = field(default_factory=list)
     created: list[CreatedStep] = field(default_factory=list)
     deleting: list[DeletingStep] = field(default_factory=list)
+    customer_deleting: list[CustomerDeletingStep] = field(default_factory=list)
     customer_deleted: list[CustomerDeletedStep] = field(default_factory=list)
     migrated: list[MigratedStep] = field(default_factory=list)
 
@@ -77,6 +81,11 @@ def register_organization_steps(
     _add(_steps.deleting, deleting)
 
 
+def register_customer_deleting(step: CustomerDeletingStep) -> None:
+    """Act on a customer's rows while they still exist, before it is deleted."""
+    _add(_steps.customer_deleting, step)
+
+
 def register_customer_deleted(step: CustomerDeletedStep) -> None:
     """Clean up what an app keeps for a customer outside the organization's tables."""
     _add(_steps.customer_deleted, step)
@@ -100,6 +109,11 @@ def organization_created(created: CreatedOrganization) -> None:
 def organization_deleting(organization: Organization) -> None:
     for step in _steps.deleting:
         step(organization)
+
+
+def customer_deleting(*, customer: Any, actor: Any) -> None:
+    for step in _steps.customer_deleting:
+        step(customer, actor)
 
 
 def customer_deleted(*, organization_id: int, customer_id: Any, database: str) -> None:

@@ -14,15 +14,18 @@ decided by authentication (API keys exist per schema) and by membership checks
 from __future__ import annotations
 
 import contextlib
+import logging
 import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 
 from apps.core.models import Domain, Organization
+
+logger = logging.getLogger(__name__)
 
 ACCOUNT_HEADER = "HTTP_X_FASTN_ACCOUNT_ID"
 DASHBOARD_PREFIX = "/o/"
@@ -42,10 +45,51 @@ def _live(queryset):
 
 
 # account id → (expiry, organization): every API call names its account, and
-# organizations change rarely. Changes made through the services drop the entry
-# at once in this process; other processes see them within the TTL.
+# organizations change rarely. A change anywhere bumps one version number in
+# Redis (`organization_changed`); each process compares it with the one its
+# cache was filled under at most every FASTN_TENANT_CACHE_CHECK_SECONDS and
+# drops the whole cache when it moved, so a suspension or a plan change
+# reaches every process within that time, not within the TTL. While Redis
+# cannot be read, the cache is not used (a suspension must not wait for it).
 _by_account: dict[uuid.UUID, tuple[float, Organization]] = {}
 _CACHE_LIMIT = 10_000
+_VERSION_KEY = ("organizations", "version")
+_FAILURE_BACKOFF_SECONDS = 2.0
+
+
+class _Freshness:
+    version: bytes | None = None  # the version the cache was filled under
+    checked_at = float("-inf")
+    redis_failed_at = float("-inf")
+
+
+_fresh = _Freshness()
+
+
+def _cache_usable() -> bool:
+    """Whether this process's cache may answer: Redis says no organization
+    changed since it was filled (asked at most every check interval)."""
+    now = time.monotonic()
+    if now - _fresh.redis_failed_at < _FAILURE_BACKOFF_SECONDS:
+        return False
+    if now - _fresh.checked_at < settings.FASTN_TENANT_CACHE_CHECK_SECONDS:
+        return True
+    from redis.exceptions import RedisError
+
+    from apps.core.redis import get_redis, key
+
+    try:
+        version = get_redis().get(key(*_VERSION_KEY)) or b"0"
+    except (RedisError, OSError):
+        logger.warning("Redis unreachable: organizations are looked up without the cache for now.")
+        _by_account.clear()
+        _fresh.redis_failed_at = now
+        return False
+    if version != _fresh.version:
+        _by_account.clear()
+        _fresh.version = version
+    _fresh.checked_at = now
+    return True
 
 
 def organization_by_account_id(value: str) -> Organization | None:
@@ -54,21 +98,46 @@ def organization_by_account_id(value: str) -> Organization | None:
     except (ValueError, AttributeError):
         return None
     ttl = settings.FASTN_TENANT_CACHE_SECONDS
-    if ttl > 0:
+    usable = ttl > 0 and _cache_usable()
+    if usable:
         cached = _by_account.get(account_id)
         if cached is not None and cached[0] > time.monotonic():
             return cached[1]
     organization = _live(Organization.objects).filter(account_id=account_id).first()
-    if organization is not None and ttl > 0:
+    if organization is not None and usable:
         if len(_by_account) >= _CACHE_LIMIT:
             _by_account.clear()
         _by_account[account_id] = (time.monotonic() + ttl, organization)
     return organization
 
 
-def organization_forget(organization: Organization) -> None:
-    """Drop a changed organization from this process's cache."""
+def organization_changed(organization: Organization) -> None:
+    """An organization changed (status, plan, name…): drop it from this
+    process's cache now and, once the change is committed, tell every other
+    process (they drop their caches within FASTN_TENANT_CACHE_CHECK_SECONDS).
+    `Organization.save()` and `.delete()` call it (apps.core.apps); code
+    that changes organizations with `QuerySet.update()` must call it."""
     _by_account.pop(organization.account_id, None)
+    transaction.on_commit(_publish_change)
+
+
+def _publish_change() -> None:
+    from redis.exceptions import RedisError
+
+    from apps.core.redis import get_redis, key
+
+    _fresh.checked_at = float("-inf")  # this process re-reads the version at once too
+    try:
+        get_redis().incr(key(*_VERSION_KEY))
+    except (RedisError, OSError):
+        # Every process stops trusting its cache while Redis is unreachable
+        # (see _cache_usable), so nothing stale is served meanwhile.
+        logger.warning("Could not publish an organization change to Redis.", exc_info=True)
+
+
+def organization_forget(organization: Organization) -> None:
+    """Drop a changed organization from every process's cache (`organization_changed`)."""
+    organization_changed(organization)
 
 
 def organization_by_slug(slug: str) -> Organization | None:

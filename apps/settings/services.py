@@ -152,7 +152,11 @@ def customer_update(*, actor: Principal, external_id: str, **fields: Any) -> Cus
 
 
 def customer_delete(*, actor: Principal, external_id: str) -> None:
+    """Delete a customer and everything keyed by it. Apps that must act while
+    its rows exist (revoking its connections at the providers) do it in their
+    `customer_deleting` lifecycle step first."""
     customer = customer_get(external_id=external_id)
+    lifecycle.customer_deleting(customer=customer, actor=actor)
     customer_id = customer.id
     region_database = customer_database(customer)
     customer.delete()

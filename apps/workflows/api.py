@@ -68,6 +68,7 @@ class WorkflowOut(serializers.Serializer):
     retry_policy = serializers.JSONField()
     input_schema = serializers.JSONField(allow_null=True)
     edited_via = serializers.CharField()
+    require_passing_tests = serializers.BooleanField()
     latest_version = serializers.IntegerField()
     versions = serializers.SerializerMethodField()
     deployments = serializers.SerializerMethodField()
@@ -107,6 +108,14 @@ class DeploymentOut(serializers.Serializer):
     version = serializers.IntegerField(source="version.number")
     deployed_by = serializers.CharField()
     deployed_at = serializers.DateTimeField()
+    gate = serializers.SerializerMethodField()
+
+    def get_gate(self, deployment) -> dict | None:
+        """The test-case gate this deploy passed (require_passing_tests), or None."""
+        gate = deployment.gate
+        if gate is None:
+            return None
+        return {"id": str(gate.id), "status": gate.status, "total": gate.total, "passed": gate.passed}
 
 
 class ExecutionSummaryOut(serializers.Serializer):
@@ -135,6 +144,7 @@ class ExecutionOut(ExecutionSummaryOut):
     error = serializers.JSONField()
     logs = serializers.JSONField()
     logs_truncated = serializers.BooleanField()
+    steps = serializers.JSONField()
     max_attempts = serializers.IntegerField()
     timeout_ms = serializers.IntegerField()
     next_attempt_at = serializers.DateTimeField(allow_null=True)
@@ -185,6 +195,7 @@ class WorkflowCreateIn(StrictSerializer):
     retry_policy = RetryPolicyIn(required=False, allow_null=True, default=None)
     input_schema = JSONObjectField(required=False, allow_null=True, default=None)
     edited_via = StrictChoiceField(choices=Workflow.EditedVia.values, required=False, default="manual")
+    require_passing_tests = StrictBooleanField(required=False, default=False)
 
 
 class WorkflowUpdateIn(StrictSerializer):
@@ -197,6 +208,7 @@ class WorkflowUpdateIn(StrictSerializer):
     retry_policy = RetryPolicyIn(required=False)
     input_schema = JSONObjectField(required=False, allow_null=True)
     edited_via = StrictChoiceField(choices=Workflow.EditedVia.values, required=False)
+    require_passing_tests = StrictBooleanField(required=False)
 
 
 class TestRunIn(StrictSerializer):
@@ -378,6 +390,8 @@ class WorkflowVersionDetailView(TenantAPIView):
 class WorkflowDeployView(TenantAPIView):
     permission_resource = Resource.WORKFLOWS
     permission_action = "deploy"
+    # A gated deploy waits for Standard workers running the test cases.
+    customer_scoped = False
 
     @extend_schema(
         summary="Deploy a version to an environment (rollback: an earlier one)",

@@ -63,3 +63,15 @@ class DraftChanged(Conflict):
     """Someone saved the draft after the editor loaded it (a lost update prevented)."""
 
     code = "draft_changed"
+
+
+class TestCaseNotFound(NotFound):
+    __test__ = False
+    code = "test_case_not_found"
+
+
+class TestsFailed(Conflict):
+    """A deploy gate: the approved test cases did not all pass against the version."""
+
+    __test__ = False
+    code = "tests_failed"

@@ -65,6 +65,7 @@ class WorkflowDraftForm(forms.Form):
     tier = forms.ChoiceField(choices=Tier.choices)
     timeout_ms = forms.IntegerField(label="Timeout")
     enabled = forms.BooleanField(required=False, label="Active")
+    require_passing_tests = forms.BooleanField(required=False, label="Require passing tests")
     retry_enabled = forms.BooleanField(required=False, label="Retry failed runs")
     retry_max_attempts = forms.IntegerField(label="Max attempts", widget=_number(*RETRY_RANGES["max_attempts"]))
     retry_initial_interval_ms = forms.IntegerField(
@@ -97,6 +98,7 @@ class WorkflowDraftForm(forms.Form):
             "tier": workflow.tier,
             "timeout_ms": workflow.timeout_ms,
             "enabled": workflow.enabled,
+            "require_passing_tests": workflow.require_passing_tests,
             "retry_enabled": retry.get("enabled", False),
             "retry_max_attempts": retry.get("max_attempts"),
             "retry_initial_interval_ms": retry.get("initial_interval_ms"),
@@ -116,6 +118,7 @@ class WorkflowDraftForm(forms.Form):
             "tier": data["tier"],
             "timeout_ms": data["timeout_ms"],
             "enabled": data["enabled"],
+            "require_passing_tests": data["require_passing_tests"],
             "retry_policy": {
                 "enabled": data["retry_enabled"],
                 "max_attempts": data["retry_max_attempts"],

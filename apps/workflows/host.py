@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -57,11 +58,64 @@ class RunContext:
     invocation_state: dict[str, tuple[Any, float | None]] = field(default_factory=dict)
 
 
+MAX_STEPS = 500
+STEP_DETAIL_CHARS = 160
+
+
+def _step_target(op: HostOp) -> tuple[str, str]:
+    """(what the op touched, a short detail) for the execution's step list:
+    connector and action, the SQL's first characters, the state key, the
+    secret's name. Never a parameter value or a secret."""
+    args = op.args if isinstance(op.args, dict) else {}
+    if op.name == "connector.call":
+        return f"{args.get('connector')}.{args.get('action')}", ""
+    if op.name in ("db.query", "db.execute"):
+        sql = " ".join(str(args.get("sql") or "").split())
+        return op.name, sql[:STEP_DETAIL_CHARS]
+    if op.name.startswith("state."):
+        return str(args.get("key") or "")[:STEP_DETAIL_CHARS], str(args.get("scope") or "ORG")
+    if op.name == "secrets.get":
+        return str(args.get("name") or "")[:STEP_DETAIL_CHARS], ""
+    return op.name, ""
+
+
 class ExecutionHost:
+    """Records every operation in `steps` (in start order, at most MAX_STEPS;
+    `steps_dropped` counts the rest): the Sequence view's timeline."""
+
     def __init__(self, context: RunContext) -> None:
         self.context = context
         self._pool: ThreadPoolExecutor | None = None
         self._secrets_cache: dict[str, str] = {}
+        self._started = time.monotonic()
+        self._steps: list[dict[str, Any]] = []
+        self.steps_dropped = 0
+        # The HTTP status of the connector call being performed, per thread.
+        self._local = threading.local()
+
+    @property
+    def steps(self) -> list[dict[str, Any]]:
+        """The operations performed, ordered by when they started."""
+        return sorted(self._steps, key=lambda step: step["at_ms"])
+
+    def _record(self, op: HostOp, started: float, result: HostResult, status: int | None) -> None:
+        if len(self._steps) >= MAX_STEPS:
+            self.steps_dropped += 1
+            return
+        target, detail = _step_target(op)
+        error = result.error or {}
+        self._steps.append(
+            {
+                "op": op.name,
+                "target": target,
+                "detail": detail,
+                "at_ms": round((started - self._started) * 1000, 2),
+                "duration_ms": round((time.monotonic() - started) * 1000, 2),
+                "ok": result.ok,
+                "status": error.get("status", status),
+                "error": None if result.ok else {"code": error.get("code"), "message": str(error.get("message"))[:300]},
+            }
+        )
 
     # --- protocol ---------------------------------------------------------------
 
@@ -102,6 +156,13 @@ class ExecutionHost:
             connection.close()
 
     def _perform_one(self, op: HostOp, deadline: float) -> HostResult:
+        started = time.monotonic()
+        self._local.status = None
+        result = self._dispatch(op, deadline)
+        self._record(op, started, result, self._local.status)
+        return result
+
+    def _dispatch(self, op: HostOp, deadline: float) -> HostResult:
         handler = self.HANDLERS.get(op.name)
         if handler is None:
             return HostResult(op.id, False, error={"message": f"Unknown runtime call {op.name}.", "code": "unknown_op"})
@@ -307,6 +368,7 @@ class ExecutionHost:
             error = exc.as_error_dict()
             error["_secrets"] = tuple(getattr(exc, "secret_values", ()) or ())
             raise OpFailed(**_error_kwargs(error)) from exc
+        self._local.status = result.status
         return result.value, tuple(result.secret_values)
 
     HANDLERS = {

@@ -32,6 +32,8 @@ class Workflow(models.Model):
     retry_policy = models.JSONField(default=dict)
     input_schema = models.JSONField(null=True, blank=True)
     edited_via = models.CharField(max_length=16, choices=EditedVia.choices, default=EditedVia.MANUAL)
+    # Deploys to a production environment need the approved test cases to pass.
+    require_passing_tests = models.BooleanField(default=False)
     latest_version = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -84,6 +86,8 @@ class Deployment(models.Model):
     version = models.ForeignKey(WorkflowVersion, on_delete=models.PROTECT, related_name="deployments")
     deployed_by = models.CharField(max_length=255, blank=True)
     deployed_at = models.DateTimeField(auto_now_add=True)
+    # The test-case gate this deploy passed (require_passing_tests, production only).
+    gate = models.ForeignKey("TestSuiteRun", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
 
     class Meta:
         indexes = [models.Index(fields=["workflow", "environment", "-deployed_at"], name="deployment_current")]
@@ -133,6 +137,9 @@ class Execution(models.Model):
     error = models.JSONField(null=True)
     logs = models.JSONField(default=list)
     logs_truncated = models.BooleanField(default=False)
+    # What the run did through the runtime API, in order: connector calls, db
+    # and state operations, secret reads (see ExecutionHost.steps).
+    steps = models.JSONField(default=list)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True)
     finished_at = models.DateTimeField(null=True)
@@ -228,3 +235,108 @@ class StateEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.workflow_id}/{self.customer_id or '-'}/{self.key}"
+
+
+class TestCase(models.Model):
+    """A saved scenario for a workflow: input, mocked connector answers, expectation.
+
+    MOCK cases answer every connector call from `mocks` inside the sandbox
+    host; LIVE cases use the real connections of `customer` in a
+    non-production `environment`. Approved cases gate production deploys of
+    workflows with `require_passing_tests`.
+    """
+
+    __test__ = False  # not a pytest class
+
+    class Mode(models.TextChoices):
+        MOCK = "mock", "Mock"
+        LIVE = "live", "Live"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="test_cases")
+    name = models.CharField(max_length=200)
+    scenario = models.TextField(blank=True)
+    mode = models.CharField(max_length=8, choices=Mode.choices, default=Mode.MOCK)
+    input = models.JSONField(null=True)
+    headers = models.JSONField(default=dict)
+    mocks = models.JSONField(default=list)
+    expect = models.JSONField(default=dict)
+    customer = models.ForeignKey("settings.Customer", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    environment = models.SlugField(max_length=50, blank=True)
+    feedback = models.TextField(blank=True)
+    approved = models.BooleanField(default=False)
+    approved_by = models.CharField(max_length=255, blank=True)
+    approved_at = models.DateTimeField(null=True, blank=True)
+    last_result = models.ForeignKey(
+        "TestCaseResult", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_by = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["workflow", "created_at", "id"], name="testcase_workflow")]
+
+    def __str__(self) -> str:
+        return f"{self.workflow_id} {self.name}"
+
+
+class TestSuiteRun(models.Model):
+    """Several test cases run together: "Run all", or a deploy gate."""
+
+    __test__ = False
+
+    class Purpose(models.TextChoices):
+        MANUAL = "manual", "Run all"
+        DEPLOY_GATE = "deploy_gate", "Deploy gate"
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        PASSED = "passed", "Passed"
+        FAILED = "failed", "Failed"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="suite_runs")
+    version_number = models.PositiveIntegerField(null=True, blank=True)  # None: the draft
+    purpose = models.CharField(max_length=16, choices=Purpose.choices, default=Purpose.MANUAL)
+    environment = models.SlugField(max_length=50, blank=True)  # the gate's target
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING)
+    total = models.PositiveIntegerField(default=0)
+    passed = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    created_by = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["workflow", "-created_at"], name="suiterun_workflow")]
+
+    def __str__(self) -> str:
+        return f"{self.workflow_id} suite {self.status} {self.passed}/{self.total}"
+
+    @property
+    def finished(self) -> int:
+        return self.passed + self.failed
+
+
+class TestCaseResult(models.Model):
+    """One run of one test case: pass or fail, why, and what the run did."""
+
+    __test__ = False
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    test_case = models.ForeignKey(TestCase, on_delete=models.CASCADE, related_name="results")
+    suite = models.ForeignKey(TestSuiteRun, on_delete=models.CASCADE, null=True, blank=True, related_name="results")
+    version_number = models.PositiveIntegerField(null=True, blank=True)  # None: the draft
+    mode = models.CharField(max_length=8, choices=TestCase.Mode.choices)
+    passed = models.BooleanField()
+    failures = models.JSONField(default=list)
+    # {"status", "output", "error", "logs", "logs_truncated", "duration_ms", "steps"}
+    execution = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["test_case", "-created_at"], name="testresult_case")]
+
+    def __str__(self) -> str:
+        return f"{self.test_case_id} {'passed' if self.passed else 'failed'}"

@@ -233,14 +233,20 @@ def sandbox_run(
     ctx: dict,
     context: RunContext,
     timeout_ms: int,
-) -> tuple[RunResult, tuple[str, ...]]:
-    """Run code with a real host. Returns the result and the secrets it saw."""
-    host = ExecutionHost(context)
+    host: ExecutionHost | None = None,
+) -> tuple[RunResult, tuple[str, ...], list[dict]]:
+    """Run code with a real host (or the one given, e.g. a test case's).
+    Returns the result, the secrets it saw and the steps it took (redacted)."""
+    host = host or ExecutionHost(context)
     try:
         result = run_workflow(code, ctx=ctx, host=host, limits=_limits(timeout_ms))
     finally:
         host.close()
-    return result, tuple(host._secrets_cache.values())
+    secrets = tuple(host._secrets_cache.values())
+    steps = host.steps
+    if secrets and steps:
+        steps = Redactor(secrets).value(steps)
+    return result, secrets, steps
 
 
 def execution_run(*, execution_id: Any) -> dict | None:
@@ -269,14 +275,19 @@ def execution_run(*, execution_id: Any) -> dict | None:
     }
     context = RunContext(organization, claim.workflow_id, customer, execution_id)
     with Heartbeat(organization, execution_id):
-        result, secrets = sandbox_run(code=version.code, ctx=ctx, context=context, timeout_ms=claim.timeout_ms)
+        result, secrets, steps = sandbox_run(code=version.code, ctx=ctx, context=context, timeout_ms=claim.timeout_ms)
     return execution_record(
-        claim=claim, result=result, secrets=secrets, retry_policy=version.config.get("retry_policy")
+        claim=claim, result=result, secrets=secrets, retry_policy=version.config.get("retry_policy"), steps=steps
     )
 
 
 def execution_record(
-    *, claim: Claim, result: RunResult, secrets: tuple[str, ...], retry_policy: dict | None
+    *,
+    claim: Claim,
+    result: RunResult,
+    secrets: tuple[str, ...],
+    retry_policy: dict | None,
+    steps: list[dict] | None = None,
 ) -> dict | None:
     """Store an attempt's outcome; schedule the next attempt or finish."""
     policy = retry_policy or RETRY_DEFAULTS
@@ -296,6 +307,7 @@ def execution_record(
             status=final_status,
             stored_input=stored_input,
             input_changed=bool(secrets),
+            steps=steps or [],
         )
     else:
         with transaction.atomic():
@@ -315,6 +327,7 @@ def execution_record(
                 error=jsonb_safe(error),
                 logs=jsonb_safe(result.logs),
                 logs_truncated=result.logs_truncated,
+                steps=jsonb_safe(steps or []),
                 next_attempt_at=now + timedelta(milliseconds=delay_ms),
                 heartbeat_at=None,
                 input=jsonb_safe(stored_input),
@@ -339,7 +352,8 @@ FINISH_SQL = """
 WITH done AS (
     UPDATE workflows_execution
        SET status = %(status)s, output = %(output)s, error = %(error)s, logs = %(logs)s,
-           logs_truncated = %(logs_truncated)s, finished_at = %(now)s, duration_ms = %(duration)s
+           logs_truncated = %(logs_truncated)s, steps = %(steps)s, finished_at = %(now)s,
+           duration_ms = %(duration)s
            {input_clause}
      WHERE id = %(id)s AND status = 'running'
  RETURNING id
@@ -351,7 +365,9 @@ RETURNING execution_id
 """
 
 
-def _finish(*, claim: Claim, result: RunResult, now, status: str, stored_input, input_changed: bool) -> bool:
+def _finish(
+    *, claim: Claim, result: RunResult, now, status: str, stored_input, input_changed: bool, steps: list[dict]
+) -> bool:
     """The last attempt: the execution row and its attempt row in one
     statement (one round trip, atomic without an explicit transaction)."""
     output = jsonb_safe(result.output) if result.status == "completed" else None
@@ -362,6 +378,7 @@ def _finish(*, claim: Claim, result: RunResult, now, status: str, stored_input, 
         "error": Jsonb(jsonb_safe(result.error)) if result.error is not None else None,
         "logs": Jsonb(jsonb_safe(result.logs)),
         "logs_truncated": result.logs_truncated,
+        "steps": Jsonb(jsonb_safe(steps)),
         "now": now,
         "duration": result.duration_ms,
         "attempt": claim.attempt,
@@ -503,7 +520,7 @@ def draft_run(
         },
     }
     context = RunContext(organization, workflow_id, customer, None)
-    result, _ = sandbox_run(code=code, ctx=ctx, context=context, timeout_ms=timeout_ms)
+    result, _, steps = sandbox_run(code=code, ctx=ctx, context=context, timeout_ms=timeout_ms)
     return {
         "status": result.status,
         "output": result.output if result.status == "completed" else None,
@@ -511,4 +528,5 @@ def draft_run(
         "logs": result.logs,
         "logs_truncated": result.logs_truncated,
         "duration_ms": round(result.duration_ms, 3),
+        "steps": steps,
     }

@@ -157,6 +157,7 @@ def workflow_create(
     retry_policy: dict | None = None,
     input_schema: dict | None = None,
     edited_via: str = Workflow.EditedVia.MANUAL,
+    require_passing_tests: bool = False,
 ) -> Workflow:
     if tier not in TIERS:
         raise InvalidInput.for_field("tier", "Must be instant, standard or long.")
@@ -179,6 +180,7 @@ def workflow_create(
                 retry_policy=retry_policy,
                 input_schema=input_schema,
                 edited_via=edited_via,
+                require_passing_tests=require_passing_tests,
                 created_by=actor.label,
                 updated_by=actor.label,
             )
@@ -204,6 +206,7 @@ UPDATABLE = (
     "retry_policy",
     "input_schema",
     "edited_via",
+    "require_passing_tests",
 )
 
 
@@ -292,9 +295,16 @@ def workflow_deploy(*, actor: Principal, workflow: Workflow, version_number: int
     version = WorkflowVersion.objects.filter(workflow=workflow, number=version_number).first()
     if version is None:
         raise VersionNotFound(f"Workflow {workflow.slug!r} has no version {version_number}.")
+    gate = None
+    if workflow.require_passing_tests and environment.is_production:
+        # Runs the approved test cases against this version on Standard
+        # workers and waits: 409 tests_failed unless all pass.
+        from apps.workflows.testcases.services import deploy_gate
+
+        gate = deploy_gate(actor=actor, workflow=workflow, version=version, environment=environment)
     previous = selectors.current_deployment(workflow=workflow, environment=environment)
     deployment = Deployment.objects.create(
-        workflow=workflow, environment=environment, version=version, deployed_by=actor.label
+        workflow=workflow, environment=environment, version=version, deployed_by=actor.label, gate=gate
     )
     audit_record(
         actor=actor,
@@ -306,6 +316,7 @@ def workflow_deploy(*, actor: Principal, workflow: Workflow, version_number: int
             "version": version_number,
             "previous_version": previous.version.number if previous else None,
             "rollback": bool(previous and previous.version.number > version_number),
+            **({"gate": {"suite": str(gate.id), "passed": gate.passed, "total": gate.total}} if gate else {}),
         },
     )
     return deployment

@@ -63,6 +63,18 @@ def draft_run(
     pipe.execute()
 
 
+@shared_task(name="workflows.run_test_case", ignore_result=True, acks_late=False)
+def run_test_case(case_id: str, suite_id: str | None, version_number: int | None, reply_to: str | None) -> None:
+    """Run one test case (alone, or as part of a suite) and tell the waiter."""
+    from apps.workflows.testcases.services import test_case_execute_queued
+
+    close_old_connections()
+    if current_organization() is None:
+        logger.warning("Dropping test case %s: its organization no longer exists", case_id)
+        return
+    test_case_execute_queued(case_id=case_id, suite_id=suite_id, version_number=version_number, reply_to=reply_to)
+
+
 @shared_task(name="workflows.reap_executions", ignore_result=True)
 def reap_executions() -> None:
     """Every organization: recover executions whose worker was lost, re-queue stranded ones."""

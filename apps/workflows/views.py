@@ -32,6 +32,7 @@ from apps.core.pagination import paginate_newest_first
 from apps.settings import selectors as settings_selectors
 from apps.workflows import selectors, services
 from apps.workflows.api import MAX_WAIT_SECONDS
+from apps.workflows.authoring import selectors as authoring_selectors
 from apps.workflows.exceptions import VersionNotFound, WorkflowNotFound
 from apps.workflows.forms import (
     DeployForm,
@@ -43,6 +44,7 @@ from apps.workflows.forms import (
     add_service_error,
 )
 from apps.workflows.models import Execution, Workflow
+from apps.workflows.testcases import selectors as case_selectors
 from apps.workflows.tiers import RETRY_RANGES, TIERS, Tier
 
 WORKFLOWS_PER_PAGE = 25
@@ -298,6 +300,8 @@ def _workflow_page_context(request: HttpRequest, workflow: Workflow, **extra) ->
         "timeout_spec": tiers.get(form["tier"].value()) or tiers[workflow.tier],
         "retry_ranges": RETRY_RANGES,
         "api": _api_example(request, workflow),
+        "editor_context": authoring_selectors.editor_context(workflow=workflow),
+        "gate_runs": case_selectors.gate_runs_by_version(workflow=workflow),
         **extra,
     }
 
@@ -313,7 +317,7 @@ def workflow_detail(request: HttpRequest, slug: str) -> HttpResponse:
 
 def _workflow_save(request: HttpRequest, workflow: Workflow) -> HttpResponse:
     form = WorkflowDraftForm(request.POST)
-    status, compile_error = 400, None
+    status, compile_error, conflict = 400, None, None
     if form.is_valid():
         fields = form.draft_fields()
         code = form.cleaned_data["code"]
@@ -334,6 +338,14 @@ def _workflow_save(request: HttpRequest, workflow: Workflow) -> HttpResponse:
                 form.add_error("code", exc.message)
             else:
                 add_service_error(form, exc)
+            if exc.code == "draft_changed":
+                # The editor shows the newer save next to its own code (a diff).
+                fresh = Workflow.objects.get(pk=workflow.pk)
+                conflict = {
+                    "code": fresh.code,
+                    "loaded_at": fresh.updated_at.isoformat(),
+                    "updated_by": fresh.updated_by,
+                }
         else:
             if not request.htmx:
                 messages.success(request, "Saved.")
@@ -352,6 +364,8 @@ def _workflow_save(request: HttpRequest, workflow: Workflow) -> HttpResponse:
     response = _fragment(request, "workflows/detail.html", "save_result", context, status=status)
     if compile_error:
         _trigger(response, **{"fastn:compile-error": compile_error})
+    if conflict:
+        _trigger(response, **{"fastn:draft-conflict": conflict})
     return response
 
 

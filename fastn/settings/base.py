@@ -408,9 +408,11 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = FASTN_MAX_BODY_BYTES
 # Allow connector calls to private and loopback addresses (never link-local or
 # metadata addresses). The local stack that `make run` starts turns it on.
 FASTN_ALLOW_PRIVATE_NETWORK = env.bool("FASTN_ALLOW_PRIVATE_NETWORK", default=False)
-# Seconds an API process keeps an organization it looked up by account id
-# (suspensions and plan changes made elsewhere apply within this time).
+# Seconds an API process keeps an organization it looked up by account id, and
+# how often it asks Redis whether any organization changed meanwhile: a
+# suspension or plan change made anywhere applies everywhere within the latter.
 FASTN_TENANT_CACHE_SECONDS = env.float("FASTN_TENANT_CACHE_SECONDS", default=30.0)
+FASTN_TENANT_CACHE_CHECK_SECONDS = env.float("FASTN_TENANT_CACHE_CHECK_SECONDS", default=0.5)
 # Seconds to wait for workers to answer the health check's ping.
 FASTN_HEALTH_WORKER_TIMEOUT = env.float("FASTN_HEALTH_WORKER_TIMEOUT", default=1.0)
 FASTN_PUBLIC_URL = env("FASTN_PUBLIC_URL", default="http://127.0.0.1:8000")
@@ -496,6 +498,9 @@ FASTN_OAUTH_CALLBACK_URL = env(
 )
 # How long a customer has to finish an authorisation (the `state`'s lifetime).
 FASTN_OAUTH_STATE_TTL_SECONDS = env.int("FASTN_OAUTH_STATE_TTL_SECONDS", default=600)
+# Deleting a customer revokes its connections at the providers within this
+# many seconds in all (one provider may take at most 10 s of it).
+FASTN_CUSTOMER_REVOKE_SECONDS = env.float("FASTN_CUSTOMER_REVOKE_SECONDS", default=30.0)
 # Access tokens expiring within this many seconds are refreshed before a call.
 FASTN_OAUTH_REFRESH_BUFFER_SECONDS = env.int("FASTN_OAUTH_REFRESH_BUFFER_SECONDS", default=120)
 # Connector call traces are kept this many days (purged daily by Celery beat).

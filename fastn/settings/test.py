@@ -33,4 +33,4 @@ WHITENOISE_AUTOREFRESH = True
 
 # Tests change organizations behind the services' back (plans, suspension):
 # no cache by default; tests of the cache turn it on.
-FASTN_TENANT_CACHE_SECONDS = 0.0
+FASTN_TENANT_CACHE_SECONDS = env.float("FASTN_TENANT_CACHE_SECONDS", default=0.0)

@@ -29,170 +29,90 @@
   }
 
   // --- the code editor ----------------------------------------------------------------
+  // CodeMirror 6 (static/vendor/fastn-editor.js, built by `make static`) mounted over the
+  // <textarea name=code>, which stays the form field: every change is copied back to it,
+  // so Save, Test and hx-include="#code" send the editor's code.
   function Editor(root) {
     const textarea = root.querySelector("textarea");
-    const gutter = root.querySelector(".gutter-lines");
-    const mark = root.querySelector(".line-mark");
+    const host = root.querySelector("[data-editor-host]");
     const position = root.querySelector("[data-cursor-pos]");
-    let lines = 0;
-    let markedLine = null;
-    let escaped = false;
-
-    function metrics() {
-      const style = getComputedStyle(textarea);
-      return { lineHeight: parseFloat(style.lineHeight) || 20, top: parseFloat(style.paddingTop) || 0 };
-    }
-
-    function renderGutter() {
-      const count = textarea.value.split("\n").length;
-      if (count === lines) return;
-      lines = count;
-      const parts = new Array(count);
-      for (let i = 0; i < count; i++) parts[i] = String(i + 1);
-      gutter.textContent = parts.join("\n");
-    }
-
-    function syncScroll() {
-      gutter.style.transform = "translateY(" + -textarea.scrollTop + "px)";
-      if (markedLine !== null) placeMark();
-    }
+    const summary = root.querySelector("[data-diag-summary]");
+    const contextNode = document.getElementById("editor-context");
+    const readOnly = textarea.readOnly;
+    const listeners = [];
 
     function updateBytes() {
-      // The page header shows the size of the code being edited (the saved size until then).
-      if (textarea.readOnly) return;
+      if (readOnly) return;
       const label = byteLabel(encoder.encode(textarea.value).length);
       document.querySelectorAll("[data-byte-count]").forEach((node) => (node.textContent = label));
     }
 
-    function updatePosition() {
-      if (!position) return;
-      const before = textarea.value.slice(0, textarea.selectionStart);
-      const line = before.split("\n").length;
-      const column = before.length - before.lastIndexOf("\n");
-      position.textContent = "Ln " + line + ", Col " + column;
-    }
-
-    function placeMark() {
-      const m = metrics();
-      mark.style.top = m.top + (markedLine - 1) * m.lineHeight - textarea.scrollTop + "px";
-      mark.style.height = m.lineHeight + "px";
-    }
-
-    function clearMark() {
-      markedLine = null;
-      mark.hidden = true;
+    function changed(code) {
+      textarea.value = code;
+      updateBytes();
       root.classList.remove("has-error");
-      // The error described code that has changed since.
       document.querySelectorAll("[data-testid=compile-error]").forEach((node) => node.remove());
+      textarea.dispatchEvent(new Event("input", { bubbles: true }));
+      listeners.forEach((fn) => fn(code));
     }
 
-    function offsetOf(line, column) {
-      const all = textarea.value.split("\n");
-      line = Math.max(1, Math.min(line, all.length));
-      let offset = 0;
-      for (let i = 0; i < line - 1; i++) offset += all[i].length + 1;
-      return offset + Math.max(0, Math.min((column || 1) - 1, all[line - 1].length));
+    function showDiagnostics(body) {
+      if (!summary) return;
+      const list = body.diagnostics || [];
+      const errors = list.filter((d) => d.severity === "error").length;
+      const warnings = list.length - errors;
+      summary.textContent = errors ? errors + " error" + (errors > 1 ? "s" : "") + (warnings ? ", " + warnings + " warning" + (warnings > 1 ? "s" : "") : "")
+        : warnings ? warnings + " warning" + (warnings > 1 ? "s" : "") : "Compiles";
+      summary.className = "diag-summary small " + (errors ? "error-text" : warnings ? "warn-text" : "ok-text");
+      summary.title = list.map((d) => "Line " + d.line + ": " + d.message).join("\n");
     }
 
-    function highlight(line, column) {
-      line = Number(line);
-      if (!line) return;
-      markedLine = line;
-      root.classList.add("has-error");
-      mark.hidden = false;
-      const m = metrics();
-      const wanted = (line - 1) * m.lineHeight - textarea.clientHeight / 3;
-      textarea.scrollTop = Math.max(0, wanted);
-      placeMark();
-      const at = offsetOf(line, Number(column) || 1);
-      textarea.focus({ preventScroll: true });
-      textarea.setSelectionRange(at, at);
-      syncScroll();
+    if (!window.FastnEditor) {
+      // The bundle is missing (run `make static`): the plain textarea still edits and saves.
+      textarea.addEventListener("input", updateBytes);
+      return {
+        textarea, highlight() {}, clearMark() {}, refresh: updateBytes, insert() {}, getCode: () => textarea.value,
+        setCode(code) { textarea.value = code; updateBytes(); }, onChange(fn) { textarea.addEventListener("input", () => fn(textarea.value)); },
+      };
     }
-
-    function insert(text) {
-      // execCommand keeps the browser's undo history; setRangeText is the fallback.
-      if (!document.execCommand("insertText", false, text)) {
-        const start = textarea.selectionStart;
-        textarea.setRangeText(text, start, textarea.selectionEnd, "end");
-        textarea.dispatchEvent(new Event("input", { bubbles: true }));
-      }
-    }
-
-    function selectedLineRange() {
-      const value = textarea.value;
-      const start = value.lastIndexOf("\n", textarea.selectionStart - 1) + 1;
-      let end = textarea.selectionEnd;
-      if (end > start && value[end - 1] === "\n") end -= 1;
-      const lineEnd = value.indexOf("\n", end);
-      return [start, lineEnd === -1 ? value.length : lineEnd];
-    }
-
-    function indentLines(outdent) {
-      const [start, end] = selectedLineRange();
-      const block = textarea.value.slice(start, end);
-      const changed = block
-        .split("\n")
-        .map((line) => {
-          if (!outdent) return INDENT + line;
-          if (line.startsWith(INDENT)) return line.slice(INDENT.length);
-          return line.replace(/^[ \t]/, "");
-        })
-        .join("\n");
-      textarea.setSelectionRange(start, end);
-      insert(changed);
-      textarea.setSelectionRange(start, start + changed.length);
-    }
-
-    function onKeydown(event) {
-      if (textarea.readOnly) return;
-      if ((event.ctrlKey || event.metaKey) && event.key.toLowerCase() === "s") {
-        event.preventDefault();
+    window.FastnEditor._context = contextNode ? JSON.parse(contextNode.textContent) : null;
+    const csrf = (document.querySelector("[name=csrfmiddlewaretoken]") || {}).value || "";
+    const cm = window.FastnEditor.create({
+      parent: host,
+      doc: textarea.value,
+      readOnly,
+      compileUrl: readOnly ? null : root.dataset.compileUrl,
+      csrf,
+      onChange: changed,
+      onDiagnostics: showDiagnostics,
+      onCursor(line, column) {
+        if (position) position.textContent = "Ln " + line + ", Col " + column;
+      },
+      onSave() {
         const form = document.getElementById(textarea.getAttribute("form"));
         if (form) form.requestSubmit();
-        return;
-      }
-      if (event.key === "Escape") {
-        escaped = true; // the next Tab leaves the editor (keyboard users are not trapped)
-        return;
-      }
-      if (event.key === "Tab") {
-        if (escaped) {
-          escaped = false;
-          return;
-        }
-        event.preventDefault();
-        const multiline = textarea.value.slice(textarea.selectionStart, textarea.selectionEnd).includes("\n");
-        if (event.shiftKey || multiline) indentLines(event.shiftKey);
-        else insert(INDENT);
-        return;
-      }
-      escaped = false;
-      if (event.key === "Enter" && !event.shiftKey && !event.ctrlKey && !event.metaKey && !event.altKey) {
-        const value = textarea.value;
-        const lineStart = value.lastIndexOf("\n", textarea.selectionStart - 1) + 1;
-        const before = value.slice(lineStart, textarea.selectionStart);
-        let indent = (before.match(/^[ \t]*/) || [""])[0];
-        if (/[{[(]\s*$/.test(before)) indent += INDENT;
-        event.preventDefault();
-        insert("\n" + indent);
-      }
-    }
-
-    textarea.addEventListener("input", () => {
-      renderGutter();
-      updateBytes();
-      if (markedLine !== null) clearMark();
+      },
     });
-    textarea.addEventListener("scroll", syncScroll);
-    textarea.addEventListener("keydown", onKeydown);
-    ["keyup", "click", "focus", "input"].forEach((name) => textarea.addEventListener(name, updatePosition));
-    renderGutter();
+    textarea.hidden = true;
+    root.classList.add("cm-ready");
+    window.fastnEditor = cm; // for the browser tests and the console
     updateBytes();
-    updatePosition();
-    if (root.dataset.errorLine) highlight(root.dataset.errorLine, 1);
+    if (root.dataset.errorLine) cm.goto(root.dataset.errorLine, root.dataset.errorColumn);
 
-    return { textarea, highlight, clearMark, refresh: updateBytes };
+    return {
+      textarea,
+      highlight(line, column) {
+        root.classList.add("has-error");
+        cm.goto(line, column);
+      },
+      clearMark() { root.classList.remove("has-error"); },
+      goto: (line, column) => cm.goto(line, column),
+      refresh: updateBytes,
+      insert: (text) => cm.insert(text),
+      getCode: () => cm.getCode(),
+      setCode: (code) => cm.setCode(code),
+      onChange: (fn) => listeners.push(fn),
+    };
   }
 
   // --- configuration panel --------------------------------------------------------------
@@ -328,6 +248,40 @@
     }
   }
 
+  // --- a save that lost the race: show both versions, let the person choose -------------
+  function setupConflict(editor, configForm) {
+    const dialog = document.getElementById("conflict-dialog");
+    if (!dialog) return;
+    let latest = null;
+    let view = null;
+    document.addEventListener("fastn:draft-conflict", (event) => {
+      latest = event.detail;
+      dialog.querySelector("[data-conflict-who]").textContent =
+        (latest.updated_by || "Someone") + " saved at " + new Date(latest.loaded_at).toLocaleTimeString() + ".";
+      const box = dialog.querySelector("[data-conflict-diff]");
+      if (view) view.destroy();
+      if (window.FastnEditor) view = window.FastnEditor.diff(box, { saved: latest.code, mine: editor.getCode() });
+      if (window.fastn && window.fastn.openDialog) window.fastn.openDialog(dialog);
+      else dialog.showModal();
+    });
+    const accept = () => {
+      const form = configForm();
+      const loaded = form && form.querySelector("[name=loaded_at]");
+      if (loaded && latest) loaded.value = latest.loaded_at;
+    };
+    dialog.querySelector("[data-conflict-keep]").addEventListener("click", () => {
+      accept();
+      dialog.close();
+      const form = configForm();
+      if (form) form.requestSubmit();
+    });
+    dialog.querySelector("[data-conflict-take]").addEventListener("click", () => {
+      accept();
+      if (latest) editor.setCode(latest.code);
+      dialog.close();
+    });
+  }
+
   // --- the page -------------------------------------------------------------------------
   function start() {
     const editors = Array.from(document.querySelectorAll("[data-editor]")).map(Editor);
@@ -349,8 +303,25 @@
         event.preventDefault();
         editor.highlight(go.dataset.gotoLine, go.dataset.gotoColumn);
       }
+      const insert = event.target.closest("[data-insert-connector]");
+      if (insert && editor && window.FastnEditor) {
+        const context = window.FastnEditor._context || { connectors: [] };
+        const connector = context.connectors.find((c) => c.slug === insert.dataset.insertConnector);
+        const action = connector && connector.actions.find((a) => a.name === insert.dataset.insertAction);
+        if (connector && action) editor.insert(window.FastnEditor.connectorCall(connector, action));
+      }
+      const toggle = event.target.closest("[data-toggle-target]");
+      if (toggle) {
+        const target = document.querySelector(toggle.dataset.toggleTarget);
+        if (target) {
+          target.hidden = !target.hidden;
+          const first = !target.hidden && target.querySelector("input, textarea, select");
+          if (first) first.focus();
+        }
+      }
     });
     setupDeployDialog();
+    window.fastnWorkflowEditor = editor;
 
     if (!editor || editor.textarea.readOnly || !configForm()) return;
 
@@ -399,6 +370,9 @@
       renderDirty();
     });
     document.addEventListener("fastn:compile-error", (event) => editor.highlight(event.detail.line, event.detail.column));
+    setupConflict(editor, configForm, () => {
+      leaving = false;
+    });
     document.addEventListener("fastn:error-line", (event) => editor.highlight(event.detail.line, event.detail.column));
     window.addEventListener("beforeunload", (event) => {
       if (!leaving && isDirty()) {
@@ -406,6 +380,20 @@
         event.returnValue = "";
       }
     });
+    // Links inside the page (breadcrumbs, navigation, Activity) ask first too,
+    // with a message that says what is at stake.
+    document.addEventListener("click", (event) => {
+      const link = event.target.closest("a[href]");
+      if (!link || leaving || !isDirty() || link.hasAttribute("download") || link.target === "_blank") return;
+      const href = link.getAttribute("href");
+      if (!href || href.startsWith("#")) return;
+      if (!window.confirm("You have unsaved changes to this workflow. Leave without saving?")) {
+        event.preventDefault();
+        event.stopImmediatePropagation();
+      } else {
+        leaving = true;
+      }
+    }, true);
   }
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);

@@ -28,6 +28,12 @@ def sign_in(page, web_server, org):
     page.wait_for_url(f"{web_server}/o/{org.slug}/")
 
 
+def set_code(page, code: str) -> None:
+    """Replace the editor's whole content, as a paste would (CodeMirror keeps the textarea in step)."""
+    page.locator("[data-testid=code-editor]").wait_for()
+    page.evaluate("(code) => window.fastnEditor.setCode(code)", code)
+
+
 def shot(page, name):
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.evaluate("window.scrollTo(0, 0)")  # a sticky top bar would otherwise land mid-page
@@ -51,26 +57,28 @@ def test_create_edit_test_publish_deploy_run_and_find_the_execution(page, web_se
     shot(page, "create-dialog")
     page.click("#create-form button[type=submit]")
     page.wait_for_url(re.compile(r".*/integrations/workflows/greeter/$"))
+    page.locator("[data-testid=code-editor]").wait_for()
     assert "export default async function (ctx)" in page.input_value("#code")
     assert page.locator("[data-testid=edited-via]").inner_text() == "Edited manually"
 
-    # Edit: a compile error is reported with its line, highlighted in the editor.
-    editor = page.locator("#code")
+    # Edit (CodeMirror over the form's textarea): a compile error is reported with its line.
+    assert page.locator("[data-testid=file-name]").inner_text() == "greeter.js"
     broken = "export default async function (ctx) {\n  const x = ;\n}\n"
-    editor.fill(broken)
+    set_code(page, broken)
+    assert page.input_value("#code") == broken
     assert page.locator("[data-testid=byte-count]").inner_text() == f"{len(broken.encode())} bytes"
     assert page.locator("[data-dirty-flag]").is_visible()
     page.click("#save-btn")
     page.locator("[data-testid=compile-error]").wait_for()
     assert "line 2" in page.locator("[data-testid=compile-error]").inner_text()
-    assert page.locator(".line-mark").is_visible()
+    assert page.locator(".editor.has-error").is_visible()
     shot(page, "compile-error")
 
     # Tab indents inside the editor.
-    editor.fill("")
-    editor.press("Tab")
+    set_code(page, "")
+    page.locator("[data-testid=code-editor]").press("Tab")
     assert page.input_value("#code") == "  "
-    editor.fill(CODE)
+    set_code(page, CODE)
     assert page.locator("[data-testid=byte-count]").inner_text() == f"{len(CODE.encode())} bytes"
     assert page.locator("[data-testid=compile-error]").count() == 0
 

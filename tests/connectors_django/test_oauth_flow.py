@@ -25,6 +25,13 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("private_network")]
 RETURN_URL = "https://app.example/integrations/done?tab=apps"
 
 
+@pytest.fixture(autouse=True)
+def return_url_allowed(api, org_a):
+    """RETURN_URL is on Alpha's allow-list of OAuth return URLs."""
+    response = api(org_a).put("/api/v1/oauth/redirect-uris", {"redirect_uris": ["https://app.example/integrations"]})
+    assert response.status_code == 200, response.content
+
+
 @pytest.fixture
 def fakeapp(api, org_a, provider, oauth_app, customer):
     assert api(org_a).post("/api/v1/connectors", provider.definition()).status_code == 201
@@ -38,8 +45,21 @@ def authorize(api, org, customer="cust-1", **params):
     return api(org).get("/api/v1/oauth/fakeapp/authorize", query)
 
 
-def consent(location: str) -> str:
-    """Play the customer's browser at the provider: it answers with a redirect to our callback."""
+def begin(client, location: str) -> str:
+    """The customer's browser opens the begin link an API-key authorize gave:
+    it claims the authorisation and goes on to the provider."""
+    parts = urlsplit(location)
+    assert parts.path == "/api/v1/oauth/begin", location
+    response = client.get(f"{parts.path}?{parts.query}")
+    assert response.status_code == 302, response.content
+    return response["Location"]
+
+
+def consent(location: str, client=None) -> str:
+    """Play the customer's browser at the provider: it answers with a redirect
+    to our callback. A begin link is opened first with `client` (the browser)."""
+    if urlsplit(location).path == "/api/v1/oauth/begin":
+        location = begin(client, location)
     response = httpx.get(location, follow_redirects=False)
     assert response.status_code == 302, response.text
     return response.headers["location"]
@@ -54,7 +74,7 @@ def callback(client, location: str):
 def dance(api, org, client, **params) -> dict:
     response = authorize(api, org, **params)
     assert response.status_code == 302, response.content
-    back = callback(client, consent(response["Location"]))
+    back = callback(client, consent(response["Location"], client))
     assert back.status_code == 302, back.content
     return query_of(back["Location"])
 
@@ -75,7 +95,9 @@ def test_the_full_dance(api, org_a, client, provider, fakeapp, in_org, settings)
     # 1. authorize → 302 to the provider, with a signed state and PKCE.
     response = authorize(api, org_a)
     assert response.status_code == 302
-    location = response["Location"]
+    # An API key is no browser: the answer is a begin link that the customer's browser claims.
+    assert response["Location"].startswith(settings.FASTN_PUBLIC_URL.rstrip("/") + "/api/v1/oauth/begin?ticket=")
+    location = begin(client, response["Location"])
     assert location.startswith(f"{provider.url}/oauth/authorize?")
     sent = query_of(location)
     assert sent["client_id"] == CLIENT_ID and sent["response_type"] == "code"
@@ -158,7 +180,7 @@ def test_the_full_dance(api, org_a, client, provider, fakeapp, in_org, settings)
 
 def test_a_state_is_single_use(api, org_a, client, fakeapp):
     response = authorize(api, org_a)
-    returned = consent(response["Location"])
+    returned = consent(response["Location"], client)
     assert query_of(callback(client, returned)["Location"])["status"] == "connected"
     replay = query_of(callback(client, returned)["Location"])
     assert replay["status"] == "error" and replay["error"] == "invalid_state"
@@ -167,7 +189,7 @@ def test_a_state_is_single_use(api, org_a, client, fakeapp):
 def test_forged_missing_and_expired_states_are_refused(api, org_a, client, fakeapp, settings):
     assert_error(client.get("/api/v1/oauth/callback?code=x"), 400, "invalid_oauth_state")
     assert_error(client.get("/api/v1/oauth/callback?code=x&state=forged.state.value"), 400, "invalid_oauth_state")
-    location = authorize(api, org_a)["Location"]
+    location = begin(client, authorize(api, org_a)["Location"])
     state = query_of(location)["state"]
     tampered = state[:-2] + ("AA" if not state.endswith("AA") else "BB")
     assert_error(client.get(f"/api/v1/oauth/callback?code=x&state={tampered}"), 400, "invalid_oauth_state")
@@ -177,7 +199,7 @@ def test_forged_missing_and_expired_states_are_refused(api, org_a, client, fakea
 
 
 def test_consent_refused_at_the_provider_goes_back_as_an_error(api, org_a, client, fakeapp, in_org):
-    state = query_of(authorize(api, org_a)["Location"])["state"]
+    state = query_of(begin(client, authorize(api, org_a)["Location"]))["state"]
     back = client.get(f"/api/v1/oauth/callback?state={state}&error=access_denied&error_description=User+said+no")
     result = query_of(back["Location"])
     assert result == {"tab": "apps", "status": "error", "error": "access_denied", "error_description": "User said no"}
@@ -187,23 +209,23 @@ def test_consent_refused_at_the_provider_goes_back_as_an_error(api, org_a, clien
 
 
 def test_a_refused_code_goes_back_as_an_error(api, org_a, client, fakeapp, provider):
-    location = authorize(api, org_a)["Location"]
-    returned = consent(location)
+    returned = consent(authorize(api, org_a)["Location"], client)
     provider.codes.clear()  # the provider no longer knows the code
     result = query_of(callback(client, returned)["Location"])
     assert result["status"] == "error" and result["error"] == "invalid_grant"
 
 
-def test_authorize_answers_json_on_request(api, org_a, fakeapp, provider):
+def test_authorize_answers_json_on_request(api, org_a, fakeapp, provider, client):
     body = authorize(api, org_a, mode="json").json()
-    assert body["authorize_url"].startswith(provider.url) and body["expires_at"]
+    assert "/api/v1/oauth/begin?ticket=" in body["authorize_url"] and body["expires_at"]
+    assert begin(client, body["authorize_url"]).startswith(provider.url)
 
 
-def test_authorize_takes_the_customer_from_the_header_and_scopes(api, org_a, fakeapp):
+def test_authorize_takes_the_customer_from_the_header_and_scopes(api, org_a, fakeapp, client):
     response = api(org_a, customer="cust-1").get(
         "/api/v1/oauth/fakeapp/authorize", {"redirect_uri": RETURN_URL, "scopes": "read,admin"}
     )
-    assert response.status_code == 302 and query_of(response["Location"])["scope"] == "read admin"
+    assert response.status_code == 302 and query_of(begin(client, response["Location"]))["scope"] == "read admin"
 
 
 @pytest.mark.parametrize(
@@ -246,7 +268,7 @@ def test_platform_app_is_used_when_the_organization_has_none(api, org_a, client,
 
 def test_organization_level_oauth_connection(api, org_a, client, fakeapp, in_org, provider):
     response = api(org_a).get("/api/v1/oauth/fakeapp/authorize", {"scope": "organization", "redirect_uri": RETURN_URL})
-    back = query_of(callback(client, consent(response["Location"]))["Location"])
+    back = query_of(callback(client, consent(response["Location"], client))["Location"])
     assert back["status"] == "connected"
     in_org(org_a)
     assert Connection.objects.get(pk=back["connection_id"]).customer is None
@@ -449,8 +471,9 @@ def test_oauth_tokens_and_client_secret_never_come_back_out(api, org_a, client, 
             assert not any(secret in row for row in rows for secret in secrets), table
 
 
-def test_per_connection_authorisation_hosts_take_their_settings(api, org_a, customer):
+def test_per_connection_authorisation_hosts_take_their_settings(api, org_a, customer, client):
     """Shopify's authorisation URL is the shop's own host: config.shop fills it, checked against the pattern."""
+    browser = client
     client = api(org_a)
     client.post("/api/v1/catalog/shopify/install")
     client.post("/api/v1/oauth-apps", {"connector": "shopify", "client_id": "shop-app", "client_secret": "s3cret-x"})
@@ -458,11 +481,9 @@ def test_per_connection_authorisation_hosts_take_their_settings(api, org_a, cust
     base = {"customer": "cust-1", "redirect_uri": RETURN_URL}
     response = client.get("/api/v1/oauth/shopify/authorize", {**base, "config.shop": "acme-store"})
     assert response.status_code == 302
-    assert response["Location"].startswith("https://acme-store.myshopify.com/admin/oauth/authorize?")
-    assert (
-        query_of(response["Location"])["scope"]
-        == "read_products,write_products,read_orders,read_customers,write_customers"
-    )
+    location = begin(browser, response["Location"])
+    assert location.startswith("https://acme-store.myshopify.com/admin/oauth/authorize?")
+    assert query_of(location)["scope"] == "read_products,write_products,read_orders,read_customers,write_customers"
     missing = assert_error(client.get("/api/v1/oauth/shopify/authorize", base), 400)
     assert "config.shop" in missing["details"]["fields"]
     evil = assert_error(client.get("/api/v1/oauth/shopify/authorize", {**base, "config.shop": "evil.com/x"}), 400)

@@ -14,6 +14,7 @@ pytestmark = pytest.mark.django_db
 def cache_on(settings):
     settings.FASTN_TENANT_CACHE_SECONDS = 30
     tenancy._by_account.clear()
+    tenancy._fresh.checked_at = float("-inf")
     yield
     tenancy._by_account.clear()
 

@@ -188,6 +188,13 @@ def _semantic_problems(data: Mapping[str, Any]) -> Iterator[Problem]:
         if isinstance(auth.get(key), str):
             yield from _check_url(auth[key], ["auth", key])
             yield from _check_templates(auth[key], ["auth", key], config_fields, allow_credentials=False)
+    revocation = _mapping(auth.get("revocation"))
+    if isinstance(revocation.get("url"), str):
+        where = ["auth", "revocation", "url"]
+        yield from _check_url(revocation["url"], where)
+        yield from _check_templates(
+            revocation["url"], where, config_fields, allow_credentials=False, declared_params=REVOCATION_PARAMS
+        )
     for key in ("headers", "query", "username", "password"):
         yield from _check_templates(auth.get(key), ["auth", key], config_fields, allow_credentials=True)
     yield from _check_schema_value(auth.get("credentials_schema"), ["auth", "credentials_schema"])
@@ -365,6 +372,26 @@ _OAUTH2_DEFAULTS: Final[dict[str, Any]] = {
     "connection_from_token": {},
     "connection_from_callback": {},
 }
+# What a revocation URL template may name: {{params.token}}, {{params.client_id}}.
+REVOCATION_PARAMS: Final = frozenset({"token", "client_id"})
+
+
+def _normalize_revocation(auth: dict[str, Any]) -> None:
+    """`auth.revocation` with its defaults; `revoke_url` alone means RFC 7009's."""
+    revocation = auth.get("revocation")
+    if revocation is None:
+        if not auth.get("revoke_url"):
+            return
+        revocation = auth["revocation"] = {"url": auth["revoke_url"]}
+    revocation.setdefault("method", "POST")
+    revocation.setdefault("token", "refresh_token")
+    revocation.setdefault("token_param", "token")
+    revocation.setdefault("body", "form")
+    revocation.setdefault("auth", auth["token_auth_method"])
+    revocation.setdefault("token_type_hint", revocation["token_param"] == "token" and revocation["body"] != "none")
+    revocation.setdefault("extra_params", {})
+
+
 _PAGINATION_DEFAULTS: Final[dict[str, dict[str, Any]]] = {
     "cursor": {"in": "query", "cursor_source": "response"},
     "page": {"in": "query", "start": 1},
@@ -403,6 +430,7 @@ def normalize_definition(data: Mapping[str, Any]) -> dict[str, Any]:
     elif kind == "oauth2":
         for key, value in _OAUTH2_DEFAULTS.items():
             auth.setdefault(key, copy.deepcopy(value))
+        _normalize_revocation(auth)
     elif kind == "custom":
         auth.setdefault("headers", {})
         auth.setdefault("query", {})

@@ -441,20 +441,33 @@ def _uncount_connection(customer: Customer | None) -> None:
     )
 
 
-def connection_delete(*, actor: Principal, connection: Connection) -> str:
-    """Revoke the token at the provider where it can be (best effort: a
-    provider that is down does not keep a customer connected), wipe the
-    credentials and mark the connection revoked. Returns the revocation's outcome."""
-    head = (connector_load(slug=connection.connector.slug) or _missing(connection)).head
-    credentials = credentials_decrypt(connection.credentials_ciphertext)
-    outcome = connection_revoke_at_provider(connection=connection, head=head, credentials=credentials)
+def connection_revoke(
+    *, actor: Principal | None, connection: Connection, reason: str = "", deadline: float | None = None
+) -> str:
+    """Disconnect: revoke the token at the provider where the connector says
+    how (`auth.revocation`; best effort: a provider that is down does not
+    keep a customer connected), wipe the credentials and mark the connection
+    revoked (kept as history). Audits `connection.delete` and, when the
+    provider was asked, `connection.provider_revocation` with its outcome
+    (success, or error with the reason). Returns the revocation's outcome:
+    "revoked", "not_supported", or why it failed. ConnectionNotFound when it
+    was revoked already. The one service behind DELETE /api/v1/connections/{id},
+    the dashboard, the widget's Disconnect and deleting a customer."""
+    loaded = connector_load(slug=connection.connector.slug)
+    credentials = credentials_decrypt(connection.credentials_ciphertext) if connection.credentials_ciphertext else {}
+    outcome = "not_supported"
+    if loaded is not None:
+        outcome = connection_revoke_at_provider(
+            connection=connection, head=loaded.head, credentials=credentials, deadline=deadline
+        )
     with transaction.atomic():
         locked = (
             Connection.objects.select_for_update(of=("self",))
             .select_related("connector", "customer")
-            .get(pk=connection.pk)
+            .filter(pk=connection.pk)
+            .first()
         )
-        if locked.status == Status.REVOKED:
+        if locked is None or locked.status == Status.REVOKED:
             raise ConnectionNotFound("No connection with this id.")
         connection_set_status(
             connection=locked,
@@ -468,22 +481,53 @@ def connection_delete(*, actor: Principal, connection: Connection) -> str:
             },
         )
     _uncount_connection(connection.customer)
+    facts = {"connector": connection.connector.slug, "customer": _owner(connection.customer)}
+    if reason:
+        facts["reason"] = reason
+    if outcome != "not_supported":
+        audit_record(
+            actor=actor,
+            action="connection.provider_revocation",
+            resource_type="connection",
+            resource_id=str(connection.pk),
+            outcome="success" if outcome == "revoked" else "error",
+            changes={**facts, "result": outcome},
+        )
     audit_record(
         actor=actor,
         action="connection.delete",
         resource_type="connection",
         resource_id=str(connection.pk),
-        changes={
-            "connector": connection.connector.slug,
-            "customer": _owner(connection.customer),
-            "provider_revocation": outcome,
-        },
+        changes={**facts, "provider_revocation": outcome},
     )
     return outcome
 
 
-def _missing(connection: Connection):
-    raise ConnectorNotFound(f"The connector {connection.connector.slug!r} is gone.")
+def connection_delete(*, actor: Principal, connection: Connection) -> str:
+    """Delete a connection: `connection_revoke`."""
+    return connection_revoke(actor=actor, connection=connection)
+
+
+def customer_connections_revoke(*, actor: Principal | None, customer: Customer) -> dict[str, str]:
+    """Revoke every live connection of a customer (it is being deleted), one
+    after the other within FASTN_CUSTOMER_REVOKE_SECONDS in all: a provider
+    that does not answer in time is recorded as failed, never waited on
+    past it. Returns {connection id: outcome}."""
+    outcomes: dict[str, str] = {}
+    stop = time.monotonic() + settings.FASTN_CUSTOMER_REVOKE_SECONDS
+    live = Connection.objects.select_related("connector", "customer").filter(customer=customer)
+    for connection in live.exclude(status=Status.REVOKED).order_by("created_at"):
+        left = stop - time.monotonic()
+        try:
+            outcomes[str(connection.pk)] = connection_revoke(
+                actor=actor,
+                connection=connection,
+                reason="customer.delete",
+                deadline=time.monotonic() + min(10.0, max(left, 0.1)),
+            )
+        except ConnectionNotFound:  # revoked meanwhile by someone else
+            continue
+    return outcomes
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,8 @@ from django.db import IntegrityError, transaction
 
 from apps.accounts.principals import Principal
 from apps.connectors.exceptions import OAuthAppExists, OAuthAppNotFound
-from apps.connectors.models import Connection, OAuthApp
+from apps.connectors.models import Connection, OAuthApp, OAuthRedirectUri
+from apps.connectors.redirect_uris import MAX_ENTRIES, RedirectUriError, normalize_entry
 from apps.connectors.selectors import platform_apps
 from apps.core import crypto
 from apps.core.errors import InvalidInput
@@ -202,6 +203,39 @@ def oauth_app_delete(*, actor: Principal, connector_slug: str) -> None:
         raise OAuthAppNotFound(f"There is no OAuth app for {connector_slug!r}.")
     app.delete()
     audit_record(actor=actor, action="oauth_app.delete", resource_type="oauth_app", resource_id=connector_slug)
+
+
+def oauth_redirect_uris_set(*, actor: Principal, uris: Any) -> list[str]:
+    """Replace the organization's allow-list of OAuth return URLs (see
+    `apps.connectors.redirect_uris`). Returns the stored entries, normalised."""
+    if not isinstance(uris, list):
+        raise InvalidInput.for_field("redirect_uris", "Give a list of absolute http(s) URLs.")
+    if len(uris) > MAX_ENTRIES:
+        raise InvalidInput.for_field("redirect_uris", f"Give at most {MAX_ENTRIES} URLs.")
+    wanted: list[str] = []
+    for index, uri in enumerate(uris):
+        if not isinstance(uri, str):
+            raise InvalidInput.for_field(f"redirect_uris[{index}]", "Must be a string.")
+        try:
+            entry = normalize_entry(uri)
+        except RedirectUriError as exc:
+            raise InvalidInput.for_field(f"redirect_uris[{index}]", str(exc)) from None
+        if entry not in wanted:
+            wanted.append(entry)
+    with transaction.atomic():
+        current = set(OAuthRedirectUri.objects.select_for_update().values_list("uri", flat=True))
+        removed = sorted(current - set(wanted))
+        added = [uri for uri in wanted if uri not in current]
+        OAuthRedirectUri.objects.filter(uri__in=removed).delete()
+        OAuthRedirectUri.objects.bulk_create([OAuthRedirectUri(uri=uri, created_by=actor.label[:255]) for uri in added])
+    if added or removed:
+        audit_record(
+            actor=actor,
+            action="oauth_redirect_uris.update",
+            resource_type="oauth_redirect_uris",
+            changes={"added": added, "removed": removed},
+        )
+    return sorted(wanted)
 
 
 def oauth_apps_rotate_encryption() -> int:

@@ -1,16 +1,22 @@
 """The OAuth 2.0 authorisation-code flow (with PKCE) that connects a customer.
 
-1. `oauth_authorize_start` records an `OAuthState` (customer, connector,
-   where to return, the PKCE verifier encrypted) and answers the provider's
-   authorisation URL. Its `state` parameter is a signed token naming the
-   organization and the state row: the callback has no API key, the signed
-   state is its credential.
-2. The provider sends the browser to `/api/v1/oauth/callback` with a code.
+1. `oauth_authorize_start` checks the return URL against the organization's
+   allow-list, records an `OAuthState` (customer, connector, where to
+   return, the PKCE verifier encrypted) and answers where to send the
+   browser. Its `state` parameter is a signed token naming the organization
+   and the state row.
+2. The state is bound to the browser that started it (see
+   `apps.connectors.oauth_binding`): at once when that browser is present
+   (`browser_secret` given: the answer is the provider's URL), else through
+   a begin link on this host that the first browser to open it claims
+   (`oauth_begin_resolve` + `oauth_state_bind`).
+3. The provider sends the browser to `/api/v1/oauth/callback` with a code.
    `oauth_state_resolve` checks the signature and age and finds the
-   organization; `oauth_callback_complete` claims the state (single use: a
-   conditional UPDATE), exchanges the code, stores the tokens encrypted, and
-   answers where to send the browser: the caller's `redirect_uri` with
-   `status=connected&connection_id=…`, or `status=error&error=…`.
+   organization; `oauth_callback_complete` claims the state (single use and
+   only from the bound browser: one conditional UPDATE), exchanges the code,
+   stores the tokens encrypted, and answers where to send the browser: the
+   caller's `redirect_uri` with `status=connected&connection_id=…`, or
+   `status=error&error=…`.
 """
 
 from __future__ import annotations
@@ -38,7 +44,9 @@ from apps.connectors.exceptions import (
     OAuthAppNotConfigured,
     OAuthError,
 )
-from apps.connectors.models import OAuthState
+from apps.connectors.models import OAuthRedirectUri, OAuthState
+from apps.connectors.oauth_binding import binding_hash
+from apps.connectors.redirect_uris import RedirectUriError, normalize_entry, return_url_allowed
 from apps.connectors.services.calls import connector_load
 from apps.connectors.services.connections import connection_connect_oauth, connector_for_connections
 from apps.connectors.services.oauth_apps import OAuthClient, oauth_client_for, organization_client, platform_client
@@ -51,23 +59,40 @@ from apps.settings.models import Customer
 from apps.settings.services import audit_record
 
 STATE_SALT = "fastn.oauth.state"
+BEGIN_SALT = "fastn.oauth.begin"
 EXCHANGE_SECONDS = 20.0
-MAX_RETURN_URL = 2048
 
 
-def _check_return_url(url: Any) -> str:
+def own_origins() -> list[str]:
+    """The platform's own origins: always allowed as return URLs."""
+    origins = []
+    for url in (settings.FASTN_PUBLIC_URL, settings.FASTN_OAUTH_CALLBACK_URL):
+        parts = urlsplit(url)
+        try:
+            origins.append(normalize_entry(f"{parts.scheme}://{parts.netloc}/"))
+        except RedirectUriError:
+            continue
+    return origins
+
+
+def _check_return_url(url: Any, *, trusted: bool) -> str:
     if not isinstance(url, str) or not url:
         raise InvalidInput.for_field("redirect_uri", "Give the URL to send the customer back to when they are done.")
-    parts = urlsplit(url)
-    if (
-        len(url) > MAX_RETURN_URL
-        or parts.scheme not in ("http", "https")
-        or not parts.hostname
-        or parts.username
-        or parts.password
-    ):
+    try:
+        if trusted:
+            return_url_allowed(url, [])  # only the URL's own shape is checked
+            return url
+        allowed = own_origins() + list(OAuthRedirectUri.objects.values_list("uri", flat=True))
+        ok = return_url_allowed(url, allowed)
+    except RedirectUriError as exc:
+        raise InvalidInput.for_field("redirect_uri", str(exc)) from None
+    if not ok:
+        parts = urlsplit(url)
         raise InvalidInput.for_field(
-            "redirect_uri", "Use an absolute http(s) URL of at most 2048 characters, without credentials."
+            "redirect_uri",
+            f"{parts.scheme}://{parts.netloc}{parts.path} is not an allowed return URL of this organization: "
+            "add it in Settings → OAuth Apps → Allowed return URLs (PUT /api/v1/oauth/redirect-uris).",
+            code="redirect_uri_not_allowed",
         )
     return url
 
@@ -88,8 +113,17 @@ def oauth_authorize_start(
     return_url: str,
     scopes: list[str] | None = None,
     config: Mapping[str, Any] | None = None,
+    browser_secret: str | None = None,
+    trusted_return_url: bool = False,
 ) -> tuple[str, OAuthState]:
-    """Begin connecting: (the provider's authorisation URL, the state row)."""
+    """Begin connecting: (where to send the browser, the state row).
+
+    With `browser_secret` (the starting browser is present and holds that
+    secret in its cookie: `apps.connectors.oauth_binding`), the state is
+    bound to it now and the URL is the provider's. Without, the URL is a
+    begin link on this host that the first browser to open it claims.
+    `return_url` must be on the organization's allow-list unless
+    `trusted_return_url` (the platform built it, e.g. the dashboard's own page)."""
     loaded = connector_for_connections(slug=connector_slug)
     auth = loaded.head["auth"]
     if auth.get("type") != "oauth2":
@@ -107,7 +141,7 @@ def oauth_authorize_start(
             f"No OAuth app is configured for {loaded.slug!r}: add the client id and secret of your app "
             "in Settings → OAuth Apps."
         )
-    return_url = _check_return_url(return_url)
+    return_url = _check_return_url(return_url, trusted=trusted_return_url)
     config = config_check(loaded.head, config, require=False)
     chosen = (
         list(scopes) if scopes is not None else (client.scopes if client.scopes is not None else list(auth["scopes"]))
@@ -129,6 +163,8 @@ def oauth_authorize_start(
             scopes=chosen,
             config=config,
             started_by=actor.label[:255],
+            started_via=actor.kind[:32],
+            binding_hash=binding_hash(browser_secret) if browser_secret else "",
             expires_at=now + timedelta(seconds=settings.FASTN_OAUTH_STATE_TTL_SECONDS),
         )
         token = signing.dumps({"a": str(organization.account_id), "s": state.id.hex}, salt=STATE_SALT)
@@ -146,22 +182,70 @@ def oauth_authorize_start(
             raise InvalidInput.for_field(f"config.{exc.field}" if exc.field else "config", exc.message) from None
         except ConnectorError as exc:
             raise InvalidInput(exc.message, code="oauth_not_possible") from None
-    return url, state
+        state.authorize_url = url
+        state.save(update_fields=["authorize_url"])
+    if browser_secret:
+        return url, state
+    return oauth_begin_url(state, account_id=str(organization.account_id)), state
 
 
-def oauth_state_resolve(*, token: str) -> tuple[Organization, uuid.UUID]:
-    """The organization and state id a callback's `state` names (signature and age checked)."""
+def oauth_begin_url(state: OAuthState, *, account_id: str) -> str:
+    """The begin link of an unbound state, on the host of its callback (so
+    that the cookie it sets comes back with the callback)."""
+    ticket = signing.dumps({"a": account_id, "s": state.id.hex}, salt=BEGIN_SALT)
+    callback = urlsplit(state.callback_url)
+    if callback.path.endswith("/callback"):
+        base = urlunsplit((callback.scheme, callback.netloc, callback.path[: -len("callback")] + "begin", "", ""))
+    else:
+        base = settings.FASTN_PUBLIC_URL.rstrip("/") + "/api/v1/oauth/begin"
+    return f"{base}?{urlencode({'ticket': ticket})}"
+
+
+def _resolve(token: str, *, salt: str, what: str) -> tuple[Organization, uuid.UUID]:
     try:
-        data = signing.loads(token, salt=STATE_SALT, max_age=settings.FASTN_OAUTH_STATE_TTL_SECONDS)
+        data = signing.loads(token, salt=salt, max_age=settings.FASTN_OAUTH_STATE_TTL_SECONDS)
         organization = organization_by_account_id(data["a"])
         state_id = uuid.UUID(data["s"])
     except signing.SignatureExpired:
         raise InvalidOAuthState("This authorisation took too long and has expired; start connecting again.") from None
     except (signing.BadSignature, KeyError, TypeError, ValueError):
-        raise InvalidOAuthState("The state parameter of this callback is not valid.") from None
+        raise InvalidOAuthState(f"The {what} of this link is not valid.") from None
     if organization is None:
-        raise InvalidOAuthState("The state parameter names no organization.")
+        raise InvalidOAuthState(f"The {what} names no organization.")
     return organization, state_id
+
+
+def oauth_begin_resolve(*, ticket: str) -> tuple[Organization, uuid.UUID]:
+    """The organization and state id a begin link's `ticket` names (signature and age checked)."""
+    return _resolve(ticket, salt=BEGIN_SALT, what="ticket")
+
+
+def oauth_state_bind(*, state_id: uuid.UUID, browser_secret: str) -> str:
+    """Claim an unbound authorisation for the browser holding `browser_secret`
+    (the first to open the begin link wins; the same browser may open it
+    again). Returns where to send the browser: the provider, or the return
+    URL with `status=error` when another browser claimed it or it is over."""
+    now = timezone.now()
+    wanted = binding_hash(browser_secret)
+    live = OAuthState.objects.filter(pk=state_id, consumed_at__isnull=True, expires_at__gt=now)
+    claimed = live.filter(binding_hash="").update(binding_hash=wanted)
+    state = OAuthState.objects.select_related("connector", "customer").filter(pk=state_id).first()
+    if state is None:
+        raise InvalidOAuthState("This authorisation is unknown; start connecting again.")
+    if claimed or (state.binding_hash == wanted and state.consumed_at is None and state.expires_at > now):
+        return state.authorize_url
+    if state.consumed_at is not None or state.expires_at <= now:
+        return _fail(state, "invalid_state", "This authorisation was completed already or has expired.")
+    return _fail(
+        state,
+        "state_not_bound",
+        "This authorisation link was opened in another browser already; start connecting again.",
+    )
+
+
+def oauth_state_resolve(*, token: str) -> tuple[Organization, uuid.UUID]:
+    """The organization and state id a callback's `state` names (signature and age checked)."""
+    return _resolve(token, salt=STATE_SALT, what="state parameter")
 
 
 def _client_of(state: OAuthState) -> OAuthClient | None:
@@ -172,31 +256,48 @@ def _client_of(state: OAuthState) -> OAuthClient | None:
     return platform if platform is not None and platform.client_id == state.client_id else None
 
 
-def oauth_callback_complete(*, state_id: uuid.UUID, params: Mapping[str, str]) -> str:
+def _fail(state: OAuthState, error: str, description: str) -> str:
+    """Audit a failed authorisation; the URL that tells the caller's page."""
+    audit_record(
+        actor=_callback_actor(state),
+        action="connection.create",
+        resource_type="connection",
+        resource_id="",
+        outcome="error",
+        changes={"connector": state.connector.slug, "customer": _external_id(state), "error": error},
+    )
+    return with_query(state.return_url, status="error", error=error, error_description=description[:300])
+
+
+def oauth_callback_complete(
+    *, state_id: uuid.UUID, params: Mapping[str, str], browser_secret: str | None = None
+) -> str:
     """Finish an authorisation in the current organization; returns the URL
-    to send the browser to. Raises InvalidOAuthState when the state is
-    unknown; every other failure goes back to the caller's URL as
-    `status=error&error=<code>&error_description=<text>`."""
+    to send the browser to. Only the browser the state is bound to (holding
+    `browser_secret`) can finish it; another one is sent back with
+    `error=state_not_bound` and leaves the state usable by its own browser.
+    Raises InvalidOAuthState when the state is unknown; every other failure
+    goes back to the caller's URL as `status=error&error=<code>&error_description=<text>`."""
     now = timezone.now()
-    claimed = OAuthState.objects.filter(pk=state_id, consumed_at__isnull=True, expires_at__gt=now).update(
-        consumed_at=now
+    live = OAuthState.objects.filter(pk=state_id, consumed_at__isnull=True, expires_at__gt=now)
+    claimed = (
+        live.exclude(binding_hash="").filter(binding_hash=binding_hash(browser_secret)).update(consumed_at=now)
+        if browser_secret
+        else 0
     )
     state = OAuthState.objects.select_related("connector", "customer", "oauth_app").filter(pk=state_id).first()
     if state is None:
         raise InvalidOAuthState("This authorisation is unknown; start connecting again.")
 
     def fail(error: str, description: str) -> str:
-        audit_record(
-            actor=_callback_actor(state),
-            action="connection.create",
-            resource_type="connection",
-            resource_id="",
-            outcome="error",
-            changes={"connector": state.connector.slug, "customer": _external_id(state), "error": error},
-        )
-        return with_query(state.return_url, status="error", error=error, error_description=description[:300])
+        return _fail(state, error, description)
 
     if not claimed:
+        if state.consumed_at is None and state.expires_at > now:
+            return fail(
+                "state_not_bound",
+                "This authorisation was started in another browser: start connecting again from this one.",
+            )
         return fail("invalid_state", "This authorisation was completed already or has expired; start connecting again.")
     if params.get("error"):
         return fail(str(params["error"])[:100], str(params.get("error_description") or ""))

@@ -30,7 +30,7 @@ from django.utils import timezone
 
 from apps.connectors import oauth
 from apps.connectors.credentials import credentials_decrypt, credentials_encrypt
-from apps.connectors.exceptions import OAuthError
+from apps.connectors.exceptions import ConnectorError, OAuthError
 from apps.connectors.models import Connection
 from apps.connectors.services.oauth_apps import OAuthClient, oauth_client_for, oauth_client_for_connection
 from apps.connectors.services.status import connection_set_status
@@ -307,15 +307,19 @@ def _store_refreshed(locked: Connection, head: Mapping[str, Any], credentials: d
     return credentials
 
 
-def connection_revoke_at_provider(*, connection: Connection, head: Mapping[str, Any], credentials: Mapping[str, Any]):
-    """Revoke the connection's token at the provider when the connector has a
-    `revoke_url` (RFC 7009). Returns "revoked", "not_supported", or the reason
-    it failed; never raises (deleting must work when the provider is down)."""
+def connection_revoke_at_provider(
+    *, connection: Connection, head: Mapping[str, Any], credentials: Mapping[str, Any], deadline: float | None = None
+) -> str:
+    """Revoke the connection's token at the provider as the connector's
+    `auth.revocation` (or `revoke_url`, RFC 7009) says. Returns "revoked",
+    "not_supported" (no revocation defined, or no token), or the reason it
+    failed (an OAuth error code such as "invalid_client" or
+    "temporarily_unavailable", "oauth_app_not_configured"); never raises:
+    deleting must work when the provider is down."""
     auth = head.get("auth") or {}
-    if auth.get("type") != "oauth2" or not auth.get("revoke_url"):
+    if auth.get("type") != "oauth2" or not (auth.get("revocation") or auth.get("revoke_url")):
         return "not_supported"
-    token = credentials.get("refresh_token") or credentials.get("access_token")
-    if not token:
+    if oauth.revocation_token(head, credentials) is None:
         return "not_supported"
     if is_client_credentials(auth):
         client = client_credentials_client(
@@ -330,12 +334,13 @@ def connection_revoke_at_provider(*, connection: Connection, head: Mapping[str, 
             head,
             client_id=client.client_id,
             client_secret=client.client_secret,
-            token=str(token),
-            token_type_hint="refresh_token" if credentials.get("refresh_token") else "access_token",
+            credentials=credentials,
             connection_config=connection.config or {},
-            deadline=time.monotonic() + 10,
+            deadline=deadline if deadline is not None else time.monotonic() + 10,
             allow_private=settings.FASTN_ALLOW_PRIVATE_NETWORK,
         )
     except OAuthError as exc:
         return exc.error_code
+    except ConnectorError:  # a revocation URL the connection's settings cannot fill
+        return "revocation_not_possible"
     return "revoked"

@@ -57,3 +57,18 @@ def byte_count(value) -> str:
 @register.filter
 def pretty_json(value) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=False, default=str)
+
+
+@register.filter
+def get_item(mapping, key):
+    """`{{ gate_runs|get_item:v.number }}`: a dictionary lookup by a variable key."""
+    try:
+        return mapping.get(key)
+    except AttributeError:
+        return None
+
+
+@register.filter
+def any_unfinished(executions) -> bool:
+    """True while one of the executions is queued or running (the tab then polls)."""
+    return any(not execution.is_finished for execution in executions or ())

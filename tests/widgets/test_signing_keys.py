@@ -147,7 +147,8 @@ def test_revoking_a_customers_sessions_refuses_the_jwts_issued_before(keys, org_
     assert config(before).status_code == 200
     assert keys.side.client.delete(f"/api/v1/customers/{customer}/sessions").status_code == 204
     assert config(before).json()["error"]["code"] == "session_revoked"
-    after = make_token(key, org_a, customer, iat=now + 2, exp=now + 600)
+    later = int(time.time()) + 1  # issued after the revocation (iat has one-second resolution)
+    after = make_token(key, org_a, customer, iat=later, exp=later + 600)
     assert config(after).status_code == 200
 
 

@@ -32,15 +32,14 @@ def test_every_requirement_is_pinned_in_the_lock_file():
         assert lock.get(name) == version, name
 
 
-def test_procfile_workers_use_the_configured_time_limits():
+def test_workers_use_the_configured_time_limits():
+    """`make run` has one worker for the three queues (each task carries its tier's
+    limits: tests/core/test_worker_layout.py); compose runs one per queue with them."""
     from django.conf import settings
 
     procfile = (ROOT / "Procfile").read_text()
-    for queue, limits in settings.CELERY_QUEUE_TIME_LIMITS.items():
-        line = next(line for line in procfile.splitlines() if line.startswith(f"worker_{queue}:"))
-        assert f"-Q {queue} " in line
-        assert f"--soft-time-limit {limits['soft']} " in line
-        assert f"--time-limit {limits['hard']} " in line
+    (line,) = [line for line in procfile.splitlines() if line.startswith("worker:")]
+    assert "-Q instant,standard,long " in line and "time-limit" not in line
     compose = (ROOT / "docker" / "compose.yaml").read_text()
     for queue, limits in settings.CELERY_QUEUE_TIME_LIMITS.items():
         assert f'"{limits["soft"]}", "--time-limit", "{limits["hard"]}"' in compose, queue

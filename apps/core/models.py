@@ -94,3 +94,22 @@ class HookRoute(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} route of {self.organization_id}"
+
+
+class TickDue(models.Model):
+    """When an organization next has periodic work of a kind: the public index that lets
+    the schedule tick, the event relay and the reaper visit only organizations with
+    something due, instead of every schema (apps/core/ticks.py)."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=32)
+    due_at = models.DateTimeField()
+    # Bumped by every mark: a visit that ends keeps an earlier mark made meanwhile.
+    version = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organization", "kind"], name="tickdue_unique")]
+        indexes = [models.Index(fields=["kind", "due_at"], name="tickdue_due")]
+
+    def __str__(self) -> str:
+        return f"{self.organization_id} {self.kind} {self.due_at}"

@@ -59,14 +59,31 @@ def parse_limit(raw: str | None, *, default: int = DEFAULT_LIMIT, maximum: int =
     return value
 
 
+def after_cursor(queryset: QuerySet, cursor: str | None, *, time_field: str = "created_at") -> QuerySet:
+    """Rows strictly after `cursor` in (time, pk) descending order.
+
+    The `<=` on the time alone bounds the index scan: the OR that follows
+    only settles rows sharing the cursor's time (without it PostgreSQL walks
+    the index from the newest row on every page).
+    """
+    if not cursor:
+        return queryset
+    created_at, pk = _decode(cursor)
+    return queryset.filter(**{f"{time_field}__lte": created_at}).filter(
+        Q(**{f"{time_field}__lt": created_at}) | Q(**{time_field: created_at, "pk__lt": pk})
+    )
+
+
+def cursor_at(created_at: datetime, pk: Any) -> str:
+    """The cursor of a row: the next page starts after it."""
+    return _encode(created_at, pk)
+
+
 def paginate_newest_first(
     queryset: QuerySet, *, cursor: str | None, limit: int, time_field: str = "created_at"
 ) -> Page:
     """One page of `queryset`, newest first, after `cursor` when given."""
-    queryset = queryset.order_by(f"-{time_field}", "-pk")
-    if cursor:
-        created_at, pk = _decode(cursor)
-        queryset = queryset.filter(Q(**{f"{time_field}__lt": created_at}) | Q(**{time_field: created_at, "pk__lt": pk}))
+    queryset = after_cursor(queryset.order_by(f"-{time_field}", "-pk"), cursor, time_field=time_field)
     rows = list(queryset[: limit + 1])
     if len(rows) <= limit:
         return Page(rows, None)

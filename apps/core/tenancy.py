@@ -29,6 +29,7 @@ logger = logging.getLogger(__name__)
 
 ACCOUNT_HEADER = "HTTP_X_FASTN_ACCOUNT_ID"
 DASHBOARD_PREFIX = "/o/"
+HOOKS_PREFIX = "/hooks/"
 
 
 @dataclass(frozen=True)
@@ -83,10 +84,12 @@ def _cache_usable() -> bool:
     except (RedisError, OSError):
         logger.warning("Redis unreachable: organizations are looked up without the cache for now.")
         _by_account.clear()
+        _by_id.clear()
         _fresh.redis_failed_at = now
         return False
     if version != _fresh.version:
         _by_account.clear()
+        _by_id.clear()
         _fresh.version = version
     _fresh.checked_at = now
     return True
@@ -118,6 +121,7 @@ def organization_changed(organization: Organization) -> None:
     `Organization.save()` and `.delete()` call it (apps.core.apps); code
     that changes organizations with `QuerySet.update()` must call it."""
     _by_account.pop(organization.account_id, None)
+    _by_id.pop(organization.pk, None)
     transaction.on_commit(_publish_change)
 
 
@@ -140,6 +144,27 @@ def organization_forget(organization: Organization) -> None:
     organization_changed(organization)
 
 
+# organization id → (expiry, organization), for webhooks (the route names the
+# id): kept and dropped like the account-id cache above.
+_by_id: dict[int, tuple[float, Organization]] = {}
+
+
+def organization_by_id(pk: int) -> Organization | None:
+    """A live organization by primary key, cached like `organization_by_account_id`."""
+    ttl = settings.FASTN_TENANT_CACHE_SECONDS
+    usable = ttl > 0 and _cache_usable()
+    if usable:
+        cached = _by_id.get(pk)
+        if cached is not None and cached[0] > time.monotonic():
+            return cached[1]
+    organization = _live(Organization.objects).filter(pk=pk).first()
+    if organization is not None and usable:
+        if len(_by_id) >= _CACHE_LIMIT:
+            _by_id.clear()
+        _by_id[pk] = (time.monotonic() + ttl, organization)
+    return organization
+
+
 def organization_by_slug(slug: str) -> Organization | None:
     return _live(Organization.objects).filter(slug=slug).first()
 
@@ -159,6 +184,10 @@ def tenant_for_request(path: str, meta: dict) -> Resolution:
             return Resolution(None, "none")
         org = organization_by_slug(slug)
         return Resolution(org, "path", "" if org else "unknown_organization")
+
+    if path.startswith(HOOKS_PREFIX):
+        # A hook's token names its organization (apps.triggers.hooks): no lookup here.
+        return Resolution(None, "none")
 
     header = meta.get(ACCOUNT_HEADER)
     if header:

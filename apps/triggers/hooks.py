@@ -21,9 +21,11 @@ from __future__ import annotations
 import ipaddress
 import json
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
@@ -31,11 +33,11 @@ from apps.connectors.exceptions import SignatureError
 from apps.connectors.signatures import verify_signature
 from apps.core.errors import FastnError, InvalidInput, PayloadTooLarge, error_body
 from apps.core.headers import request_headers, strip_credentials
-from apps.core.models import HookRoute
-from apps.core.tenancy import organization_context
+from apps.core.models import HookRoute, Organization
+from apps.core.tenancy import organization_by_id, organization_context
 from apps.triggers.exceptions import HookNotFound, SignatureRejected, SourceNotAllowed
 from apps.triggers.models import Event, Trigger
-from apps.triggers.services.events import Incoming, event_accept, event_remember_response
+from apps.triggers.services.events import Incoming, event_accept, event_accept_instant, event_remember_response
 from apps.triggers.services.triggers import token_hash, trigger_secret
 
 logger = logging.getLogger(__name__)
@@ -61,17 +63,36 @@ def _json_error(exc: FastnError) -> JsonResponse:
     return response
 
 
-def _route(token: str, kind: str) -> HookRoute:
+@dataclass(frozen=True)
+class Route:
+    pk: int
+    organization: Organization
+    target_id: Any
+
+
+# Every table named with its schema: the lookup runs in whatever search path
+# the connection has (no `SET search_path` to public and back per request).
+ROUTE_SQL = """
+SELECT r.id, r.organization_id, r.target_id, o.status
+  FROM public.core_hookroute r JOIN public.core_organization o ON o.id = r.organization_id
+ WHERE r.token_hash = %s AND r.kind = %s AND NOT o.is_template
+"""
+
+
+def _route(token: str, kind: str) -> Route:
+    """The route of a token (always read: a rotated token stops at once), and its
+    organization (cached per process like the API's, FASTN_TENANT_CACHE_SECONDS)."""
     if not token or len(token) > 200:
         raise HookNotFound()
-    route = (
-        HookRoute.objects.select_related("organization__plan")
-        .filter(token_hash=token_hash(token), kind=kind, organization__is_template=False)
-        .first()
-    )
-    if route is None or route.organization.status != route.organization.Status.ACTIVE:
+    with connection.qualified_cursor() as cursor:
+        cursor.execute(ROUTE_SQL, [token_hash(token), kind])
+        row = cursor.fetchone()
+    if row is None or row[3] != Organization.Status.ACTIVE:
         raise HookNotFound()
-    return route
+    organization = organization_by_id(row[1])
+    if organization is None or organization.status != Organization.Status.ACTIVE:
+        raise HookNotFound()
+    return Route(row[0], organization, row[2])
 
 
 def parse_payload(raw: bytes, content_type: str) -> Any:
@@ -186,15 +207,12 @@ def trigger_hook(request: HttpRequest, token: str) -> JsonResponse:
         return _json_error(exc)
 
 
-def _trigger_hook(request: HttpRequest, route: HookRoute) -> JsonResponse:
+def _trigger_hook(request: HttpRequest, route: Route) -> JsonResponse:
+    from apps.triggers.selectors import webhook_target
     from apps.workflows import runner
     from apps.workflows.tiers import TIERS
 
-    trigger = (
-        Trigger.objects.select_related("workflow", "customer")
-        .filter(pk=route.target_id, type=Trigger.Type.WEBHOOK)
-        .first()
-    )
+    trigger, version = webhook_target(trigger_id=route.target_id)
     if trigger is None:
         # The trigger went with its workflow (a cascade): its route goes too.
         HookRoute.objects.filter(pk=route.pk).delete()
@@ -207,18 +225,22 @@ def _trigger_hook(request: HttpRequest, route: HookRoute) -> JsonResponse:
     all_headers = request_headers(request.META)
     _check_signature(trigger, all_headers, raw)
     payload = parse_payload(raw, request.META.get("CONTENT_TYPE", ""))
-    event, dispatched, duplicate = event_accept(
-        incoming=Incoming(
-            type=Event.Type.WEBHOOK,
-            trigger=trigger,
-            payload=payload,
-            headers=strip_credentials(all_headers),
-            source="hook",
-            source_ip=ip,
-            dedup_key=_dedup_key(trigger, all_headers, payload),
-            customer=trigger.customer,
-        )
+    incoming = Incoming(
+        type=Event.Type.WEBHOOK,
+        trigger=trigger,
+        payload=payload,
+        headers=strip_credentials(all_headers),
+        source="hook",
+        source_ip=ip,
+        dedup_key=_dedup_key(trigger, all_headers, payload),
+        customer=trigger.customer,
+        version=version,
     )
+    # Instant: run here when this process has room (apps.workflows.inline).
+    answer, counted = event_accept_instant(incoming=incoming, max_wait_s=settings.FASTN_HOOK_INSTANT_WAIT_SECONDS)
+    if answer is not None:
+        return JsonResponse(answer.body, status=answer.status)
+    event, dispatched, duplicate = event_accept(incoming=incoming, quota_counted=counted)
     if duplicate:
         return _replay(event)
     if dispatched is None or dispatched.execution is None:

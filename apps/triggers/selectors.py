@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import uuid
+from functools import cache
 from typing import Any
 
 from django.db.models import Max, QuerySet
@@ -100,3 +102,73 @@ def events_with_execution_status(*, events: list[Event]) -> None:
     current = execution_statuses(execution_ids=ids) if ids else {}
     for event in events:
         event.execution_status = current.get(event.execution_id, event.execution_status)
+
+
+# --- the hook's hot path ------------------------------------------------------------------------
+
+
+@cache
+def _hook_target_sql() -> tuple[str, tuple, tuple, tuple]:
+    from apps.settings.models import Customer
+    from apps.workflows.models import Workflow
+
+    models_ = ((Trigger, "t"), (Workflow, "w"), (Customer, "c"))
+    fields = tuple(tuple(model._meta.concrete_fields) for model, _ in models_)
+    columns = ", ".join(f'{alias}."{f.column}"' for (model, alias), fs in zip(models_, fields, strict=True) for f in fs)
+    # Table names come from the models; the only value is a parameter.
+    sql = f"""
+SELECT {columns}, v.id, v.number, v.config
+  FROM triggers_trigger t
+  JOIN workflows_workflow w ON w.id = t.workflow_id
+  LEFT JOIN settings_customer c ON c.id = t.customer_id
+  LEFT JOIN LATERAL (
+        SELECT d.version_id FROM workflows_deployment d JOIN settings_environment e ON e.id = d.environment_id
+         WHERE d.workflow_id = w.id AND e.slug = t.environment
+         ORDER BY d.deployed_at DESC LIMIT 1) dv ON true
+  LEFT JOIN workflows_workflowversion v ON v.id = dv.version_id
+ WHERE t.id = %s AND t.type = 'webhook'
+"""  # noqa: S608
+    return sql, *fields
+
+
+def _from_row(model, fields, values):
+    from django.db import connection
+
+    converted = [
+        field.from_db_value(value, None, connection) if hasattr(field, "from_db_value") and value is not None else value
+        for field, value in zip(fields, values, strict=True)
+    ]
+    return model.from_db("default", [f.attname for f in fields], converted)
+
+
+def webhook_target(*, trigger_id: Any):
+    """(trigger with its workflow and customer, the version deployed to its environment or None),
+    or (None, None): one query on the hook's hot path (the ORM's compile step costs more than
+    the query)."""
+    from django.db import connection
+
+    from apps.settings.models import Customer
+    from apps.workflows.models import Workflow, WorkflowVersion
+
+    sql, trigger_fields, workflow_fields, customer_fields = _hook_target_sql()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [trigger_id])
+        row = cursor.fetchone()
+    if row is None:
+        return None, None
+    n_t, n_w, n_c = len(trigger_fields), len(workflow_fields), len(customer_fields)
+    trigger = _from_row(Trigger, trigger_fields, row[:n_t])
+    trigger.workflow = _from_row(Workflow, workflow_fields, row[n_t : n_t + n_w])
+    customer_values = row[n_t + n_w : n_t + n_w + n_c]
+    trigger.customer = _from_row(Customer, customer_fields, customer_values) if customer_values[0] else None
+    version_id, number, config = row[n_t + n_w + n_c :]
+    version = None
+    if version_id is not None:
+        version = WorkflowVersion(
+            id=version_id,
+            workflow_id=trigger.workflow.id,
+            number=number,
+            config=json.loads(config) if isinstance(config, str) else config,
+        )
+        version._state.adding, version._state.db = False, "default"
+    return trigger, version

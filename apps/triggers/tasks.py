@@ -30,18 +30,22 @@ def _each_organization(label: str, work: Callable[[], dict]) -> None:
 
 @shared_task(name="triggers.relay_events", ignore_result=True)
 def relay_events() -> None:
-    """Dispatch events whose execution never left; settle finished ones."""
-    from apps.triggers.services.events import events_relay
+    """Organizations with unsettled events (apps.core.ticks): dispatch events whose
+    execution never left; settle finished ones."""
+    from apps.core.ticks import tick_visit
+    from apps.triggers.services.events import events_relay, relay_next_due
 
-    _each_organization("Event relay", events_relay)
+    tick_visit(kind="relay", work=events_relay, next_due=relay_next_due, label="Event relay")
 
 
 @shared_task(name="triggers.tick_schedules", ignore_result=True)
 def tick_schedules() -> None:
-    """Fire due schedules (claims make concurrent ticks harmless)."""
-    from apps.triggers.services.scheduler import schedules_tick
+    """Organizations with a schedule due (apps.core.ticks): fire it (claims make
+    concurrent ticks harmless)."""
+    from apps.core.ticks import tick_visit
+    from apps.triggers.services.scheduler import schedules_next_due, schedules_tick
 
-    _each_organization("Scheduler tick", schedules_tick)
+    tick_visit(kind="schedule", work=schedules_tick, next_due=schedules_next_due, label="Scheduler tick")
 
 
 @shared_task(name="triggers.poll_app_events", ignore_result=True)

@@ -108,6 +108,13 @@ class Claim:
     version_number: int
     started_at: Any
     config: dict | None = None
+    # Who runs it (the attempt rows say so): this worker process, unless set
+    # (an Instant run in a web process, apps.workflows.inline).
+    worker: str = ""
+
+    @property
+    def runner_name(self) -> str:
+        return self.worker or worker_name()
 
 
 def _decode(value: Any) -> Any:
@@ -154,13 +161,17 @@ class _Beater:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._running: dict[Any, Any] = {}  # execution id → organization
+        self._running: dict[Any, tuple[Any, float | None]] = {}  # execution id → (organization, deadline)
         self._thread: threading.Thread | None = None
         self._pid = 0
 
-    def add(self, organization, execution_id: Any) -> None:
+    def add(self, organization, execution_id: Any, stop_after: float | None = None) -> None:
+        """Beat for `execution_id` until removed, or until `stop_after` seconds
+        have passed: past its tier's hard limit a run counts as lost even if
+        its thread is stuck (a thread, unlike a prefork child, cannot be killed)."""
         with self._lock:
-            self._running[execution_id] = organization
+            deadline = time.monotonic() + stop_after if stop_after is not None else None
+            self._running[execution_id] = (organization, deadline)
             # Prefork children inherit no threads: start one per process.
             if self._thread is None or self._pid != os.getpid() or not self._thread.is_alive():
                 self._pid = os.getpid()
@@ -174,9 +185,12 @@ class _Beater:
     def _loop(self) -> None:
         while True:
             time.sleep(HEARTBEAT_SECONDS)
+            now = time.monotonic()
             with self._lock:
                 by_schema: dict[str, tuple[Any, list]] = {}
-                for execution_id, organization in self._running.items():
+                for execution_id, (organization, deadline) in self._running.items():
+                    if deadline is not None and now > deadline:
+                        continue
                     by_schema.setdefault(organization.schema_name, (organization, []))[1].append(execution_id)
             for organization, ids in by_schema.values():
                 try:
@@ -195,12 +209,18 @@ _beater = _Beater()
 class Heartbeat:
     """Keeps an execution's `heartbeat_at` fresh while the block runs."""
 
-    def __init__(self, organization, execution_id: Any) -> None:
+    def __init__(self, organization, execution_id: Any, tier: str | None = None) -> None:
         self.organization = organization
         self.execution_id = execution_id
+        self.tier = tier
 
     def __enter__(self) -> Heartbeat:
-        _beater.add(self.organization, self.execution_id)
+        stop_after = None
+        if self.tier is not None:
+            from apps.workflows.tiers import TIERS
+
+            stop_after = settings.CELERY_QUEUE_TIME_LIMITS[TIERS[self.tier].queue]["hard"]
+        _beater.add(self.organization, self.execution_id, stop_after)
         return self
 
     def __exit__(self, *exc) -> None:
@@ -274,7 +294,7 @@ def execution_run(*, execution_id: Any) -> dict | None:
         },
     }
     context = RunContext(organization, claim.workflow_id, customer, execution_id)
-    with Heartbeat(organization, execution_id):
+    with Heartbeat(organization, execution_id, claim.tier):
         result, secrets, steps = sandbox_run(code=version.code, ctx=ctx, context=context, timeout_ms=claim.timeout_ms)
     return execution_record(
         claim=claim, result=result, secrets=secrets, retry_policy=version.config.get("retry_policy"), steps=steps
@@ -319,10 +339,12 @@ def execution_record(
                 finished_at=now,
                 duration_ms=result.duration_ms,
                 error=jsonb_safe(error),
-                worker=worker_name(),
+                worker=claim.runner_name,
             )
             delay_ms = retry_delay_ms(policy, claim.attempt)
-            Execution.objects.filter(id=claim.execution_id, status=Execution.Status.RUNNING).update(
+            Execution.objects.filter(
+                id=claim.execution_id, status=Execution.Status.RUNNING, attempts=claim.attempt
+            ).update(
                 status=Execution.Status.QUEUED,
                 error=jsonb_safe(error),
                 logs=jsonb_safe(result.logs),
@@ -355,7 +377,7 @@ WITH done AS (
            logs_truncated = %(logs_truncated)s, steps = %(steps)s, finished_at = %(now)s,
            duration_ms = %(duration)s
            {input_clause}
-     WHERE id = %(id)s AND status = 'running'
+     WHERE id = %(id)s AND status = 'running' AND attempts = %(attempt)s
  RETURNING id
 )
 INSERT INTO workflows_executionattempt
@@ -383,7 +405,7 @@ def _finish(
         "duration": result.duration_ms,
         "attempt": claim.attempt,
         "started": claim.started_at,
-        "worker": worker_name(),
+        "worker": claim.runner_name,
         "input": Jsonb(jsonb_safe(stored_input)),
     }
     sql = FINISH_SQL.format(input_clause=", input = %(input)s" if input_changed else "")
@@ -451,6 +473,27 @@ def executions_reap(*, now=None) -> dict[str, int]:
             logger.warning("Relay could not queue %s", execution.id, exc_info=True)
             break
     return counts
+
+
+REAP_NEXT_SQL = """
+SELECT min(CASE WHEN status = 'running' THEN heartbeat_at + %(lost)s
+                ELSE COALESCE(next_attempt_at, created_at) + %(requeue)s END)
+  FROM workflows_execution WHERE status IN ('queued', 'running')
+"""
+
+
+def reap_next_due(now=None):
+    """When the reaper next has something to look at here: the earliest time an
+    unfinished execution could be lost or stranded (None: nothing unfinished)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            REAP_NEXT_SQL,
+            {
+                "lost": heartbeat_grace(),
+                "requeue": timedelta(seconds=getattr(settings, "FASTN_EXECUTION_REQUEUE_AFTER_SECONDS", 60)),
+            },
+        )
+        return cursor.fetchone()[0]
 
 
 def _recover_lost(execution: Execution, *, now, stale) -> int:

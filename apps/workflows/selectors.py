@@ -7,12 +7,13 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.db import connection
 from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.expressions import RawSQL
 from django.db.models.fields.json import KT
 
-from apps.core.pagination import Page, paginate_newest_first
+from apps.core.pagination import Page, after_cursor, cursor_at, paginate_newest_first
 from apps.settings.models import Environment
 from apps.workflows.exceptions import ExecutionNotFound, WorkflowNotFound
 from apps.workflows.models import Deployment, Execution, Workflow, WorkflowVersion
@@ -177,24 +178,63 @@ def execution_page(
     until: datetime | None = None,
     workflow_slugs: list[str] | None = None,
 ) -> Page:
-    """Executions newest first; every filter has an index that starts with it.
-    `workflow_slugs` limits the list to those workflows (narrowed roles)."""
-    queryset = Execution.objects.only(*LIST_FIELDS)
-    if workflow_slugs is not None:
-        queryset = queryset.filter(workflow_slug__in=workflow_slugs)
-    if workflow:
-        queryset = queryset.filter(workflow_slug=workflow)
-    if status:
-        queryset = queryset.filter(status=status)
-    if tier:
-        queryset = queryset.filter(tier=tier)
-    if customer:
-        queryset = queryset.filter(customer_external_id=customer)
+    """Executions newest first.
+
+    Each filter alone, and workflow + status together, has an index that
+    starts with it (`created_at`, `id` after), so a page reads about `limit`
+    index entries however many rows there are. Any other combination reads
+    at most FASTN_EXECUTION_LIST_SCAN_ROWS entries of the index of its most
+    selective filter: when they hold fewer than a page of matches, the page
+    is what they held (maybe nothing) with a cursor where the scan stopped,
+    so a rare combination costs a bounded scan per page instead of a walk
+    through the whole table. `workflow_slugs` limits the list to those
+    workflows (narrowed roles).
+    """
+    equal = {
+        "workflow_slug": workflow,
+        "status": status,
+        "tier": tier,
+        "customer_external_id": customer,
+    }
+    equal = {name: value for name, value in equal.items() if value}
+    base = Execution.objects.all()
     if since:
-        queryset = queryset.filter(created_at__gte=since)
+        base = base.filter(created_at__gte=since)
     if until:
-        queryset = queryset.filter(created_at__lt=until)
-    return paginate_newest_first(queryset, cursor=cursor, limit=limit)
+        base = base.filter(created_at__lt=until)
+    indexed = set(equal) in INDEXED_COMBINATIONS and workflow_slugs is None
+    if indexed:
+        return paginate_newest_first(base.filter(**equal).only(*LIST_FIELDS), cursor=cursor, limit=limit)
+    # The leading filter: the one with an index, most selective first.
+    lead = next((name for name in SCAN_LEAD_ORDER if name in equal), None)
+    scanned = base.filter(**{lead: equal.pop(lead)}) if lead else base
+    scanned = after_cursor(scanned.order_by("-created_at", "-pk"), cursor)
+    budget = settings.FASTN_EXECUTION_LIST_SCAN_ROWS
+    window = scanned.values("pk")[:budget]
+    rest = Execution.objects.filter(pk__in=window, **equal)
+    if workflow_slugs is not None:
+        rest = rest.filter(workflow_slug__in=workflow_slugs)
+    rows = list(rest.only(*LIST_FIELDS).order_by("-created_at", "-pk")[: limit + 1])
+    if len(rows) > limit:
+        last = rows[limit - 1]
+        return Page(rows[:limit], cursor_at(last.created_at, last.pk))
+    edge = scanned.values_list("created_at", "pk")[budget - 1 : budget]
+    edge = list(edge)
+    if not edge:
+        return Page(rows, None)  # the scan reached the end: nothing more matches
+    return Page(rows, cursor_at(*edge[0]))
+
+
+# Filter sets answered by one index (models.Execution.Meta.indexes).
+INDEXED_COMBINATIONS = [
+    set(),
+    {"workflow_slug"},
+    {"status"},
+    {"tier"},
+    {"customer_external_id"},
+    {"workflow_slug", "status"},
+]
+SCAN_LEAD_ORDER = ("customer_external_id", "workflow_slug", "status", "tier")
 
 
 # --- Reads for the dashboard's pages -----------------------------------------------------

@@ -28,7 +28,7 @@ from apps.core.tenancy import current_organization
 from apps.settings.models import Customer
 from apps.settings.selectors import environment_get
 from apps.settings.services import audit_record, environment_check_allowed
-from apps.workflows import selectors
+from apps.workflows import inline, selectors
 from apps.workflows.exceptions import (
     DraftChanged,
     IdempotencyConflict,
@@ -381,23 +381,8 @@ def execution_start(*, actor: Principal | None, request: RunRequest) -> StartedE
     first execution is returned instead (`replayed`) and nothing new starts.
     """
     workflow = request.workflow
-    if not workflow.enabled:
-        raise WorkflowDisabled(f"Workflow {workflow.slug!r} is disabled: enable it to run it.")
-    if actor is not None and _environment_restricted(actor):
-        environment_check_allowed(principal=actor, environment_slug=request.environment_slug, action="run")
-    version = request.version or selectors.deployed_version(
-        workflow_id=workflow.id, environment_slug=request.environment_slug
-    )
-    if version is None:
-        environment = environment_get(slug=request.environment_slug)  # 404 when it does not exist
-        raise NotDeployed(
-            f"Workflow {workflow.slug!r} has no version deployed to {environment.slug}: publish and deploy one first.",
-            details={"environment": environment.slug},
-        )
+    version = _runnable_version(actor, request)
     config = version.config
-    validate_run_input(config.get("input_schema"), request.input)
-    if request.input is not None and len(json.dumps(request.input, default=str)) > MAX_INPUT_BYTES:
-        raise InvalidInput.for_field("input", f"The input may be at most {MAX_INPUT_BYTES} bytes of JSON.")
 
     if request.idempotency_key:
         replay = _idempotency_lookup(workflow, request)
@@ -418,12 +403,14 @@ def execution_start(*, actor: Principal | None, request: RunRequest) -> StartedE
         # One INSERT (in autocommit unless the caller holds a transaction; the
         # queueing waits for its commit either way).
         execution = Execution.objects.create(**fields)
+        _reaper_watch(execution)
         if request.enqueue:
             transaction.on_commit(lambda: _enqueue_after_commit(execution))
         return StartedExecution(execution, enqueued=request.enqueue and getattr(execution, "_enqueued", True))
     try:
         with transaction.atomic():
             execution = Execution.objects.create(**fields)
+            _reaper_watch(execution)
             # A concurrent request with the same key waits on the unique
             # index here, then fails: it answers with this execution.
             IdempotencyRecord.objects.create(
@@ -440,6 +427,104 @@ def execution_start(*, actor: Principal | None, request: RunRequest) -> StartedE
             raise IdempotencyConflict("A request with this Idempotency-Key is being processed; retry shortly.")
         return found
     return StartedExecution(execution, enqueued=request.enqueue and getattr(execution, "_enqueued", True))
+
+
+def _runnable_version(actor: Principal | None, request: RunRequest) -> WorkflowVersion:
+    """The version a run request runs, after every check that may refuse it (nothing counted yet)."""
+    workflow = request.workflow
+    if not workflow.enabled:
+        raise WorkflowDisabled(f"Workflow {workflow.slug!r} is disabled: enable it to run it.")
+    if actor is not None and _environment_restricted(actor):
+        environment_check_allowed(principal=actor, environment_slug=request.environment_slug, action="run")
+    version = request.version or selectors.deployed_version(
+        workflow_id=workflow.id, environment_slug=request.environment_slug
+    )
+    if version is None:
+        environment = environment_get(slug=request.environment_slug)  # 404 when it does not exist
+        raise NotDeployed(
+            f"Workflow {workflow.slug!r} has no version deployed to {environment.slug}: publish and deploy one first.",
+            details={"environment": environment.slug},
+        )
+    config = version.config
+    validate_run_input(config.get("input_schema"), request.input)
+    if request.input is not None and len(json.dumps(request.input, default=str)) > MAX_INPUT_BYTES:
+        raise InvalidInput.for_field("input", f"The input may be at most {MAX_INPUT_BYTES} bytes of JSON.")
+    return version
+
+
+def execution_run_inline(
+    *, actor: Principal | None, request: RunRequest, event: dict | None = None, max_wait_s: float
+) -> inline.InlineOutcome | None:
+    """Run an Instant execution in this process when it has a free slot
+    (apps.workflows.inline); None when it should go to the `instant` queue
+    instead (not Instant, idempotent, no slot) — then nothing was counted.
+
+    Refuses exactly as `execution_start` does (disabled, not deployed, input,
+    quota). `event`: the columns of the webhook event that started it, written
+    with the execution.
+    """
+    version = request.version
+    if (
+        version is None
+        or request.idempotency_key
+        or version.config.get("tier") != Tier.INSTANT
+        or not request.workflow.enabled
+    ):
+        return None
+    held = inline.slot()
+    if held is None:
+        return None
+    with held:
+        version = _runnable_version(actor, request)
+        config = version.config
+        retry = config.get("retry_policy") or RETRY_DEFAULTS
+        customer = request.customer
+        organization = current_organization()
+        quota_consume(
+            organization=organization,
+            meter="executions",
+            customer_external_id=customer.external_id if customer else None,
+        )
+        from apps.workflows import runner
+
+        fields = _execution_fields(request.workflow, version, config, retry, request)
+        fields["id"] = inline.new_id()
+        snapshot = runner.version_snapshot(version.id)
+        ctx = {
+            "input": fields["input"],
+            "headers": fields["headers"],
+            "config": fields["config"] if isinstance(fields["config"], dict) else {},
+            "customer": runner._customer_context(customer),
+            "execution": {
+                "id": str(fields["id"]),
+                "attempt": 1,
+                "tier": fields["tier"],
+                "version": version.number,
+                "environment": request.environment_slug,
+                "triggered_by": request.triggered_by,
+                "workflow": request.workflow.slug,
+            },
+        }
+        return inline.execute(
+            organization=organization,
+            execution=fields,
+            event=event,
+            code=snapshot.code,
+            ctx=ctx,
+            context=runner.RunContext(organization, request.workflow.id, customer, fields["id"]),
+            retry_policy=config.get("retry_policy"),
+            max_wait_s=max_wait_s,
+        )
+
+
+def _reaper_watch(execution: Execution) -> None:
+    """The reaper looks at this organization once the execution could be stranded (apps.core.ticks)."""
+    from django.conf import settings
+
+    from apps.core.ticks import tick_mark
+
+    requeue_after = timedelta(seconds=settings.FASTN_EXECUTION_REQUEUE_AFTER_SECONDS)
+    tick_mark(kind="reap", at=execution.created_at + requeue_after)
 
 
 def _execution_fields(workflow: Workflow, version: WorkflowVersion, config: dict, retry: dict, request: RunRequest):
@@ -502,11 +587,18 @@ def _enqueue_after_commit(execution: Execution) -> None:
 
 def enqueue_execution(*, execution_id, tier: str, countdown: float | None = None) -> None:
     """Put an execution on its tier's queue (the task claims it, so duplicates are harmless)."""
+    from django.conf import settings
+
     from apps.workflows.tasks import run_execution
 
-    # The task id names the execution, so worker logs can be traced back to it.
+    queue = TIERS[tier].queue
+    limits = settings.CELERY_QUEUE_TIME_LIMITS[queue]
     options: dict[str, Any] = {
-        "queue": TIERS[tier].queue,
+        "queue": queue,
+        # One worker may serve every queue: the tier's limits travel with the task.
+        "soft_time_limit": limits["soft"],
+        "time_limit": limits["hard"],
+        # The task id names the execution, so worker logs can be traced back to it.
         "task_id": f"exec-{execution_id}-{uuid.uuid4().hex[:8]}",
         "retry": True,
         "retry_policy": {"max_retries": 2, "interval_start": 0.1, "interval_step": 0.2},

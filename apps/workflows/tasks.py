@@ -77,16 +77,11 @@ def run_test_case(case_id: str, suite_id: str | None, version_number: int | None
 
 @shared_task(name="workflows.reap_executions", ignore_result=True)
 def reap_executions() -> None:
-    """Every organization: recover executions whose worker was lost, re-queue stranded ones."""
-    for organization in Organization.objects.filter(is_template=False).only("id", "schema_name", "slug"):
-        try:
-            with organization_context(organization):
-                counts = runner.executions_reap()
-        except Exception:  # noqa: BLE001 - one organization must not stop the others
-            logger.exception("Reaping executions of %s failed", organization.slug)
-            continue
-        if any(counts.values()):
-            logger.info("Reaper %s: %s", organization.slug, counts)
+    """Organizations with unfinished executions that could be lost or stranded by now
+    (apps.core.ticks): recover executions whose worker was lost, re-queue stranded ones."""
+    from apps.core.ticks import tick_visit
+
+    tick_visit(kind="reap", work=runner.executions_reap, next_due=runner.reap_next_due, label="Reaper")
 
 
 @shared_task(name="workflows.clean_state", ignore_result=True)

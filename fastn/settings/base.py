@@ -12,6 +12,8 @@ import environ
 from celery.schedules import crontab
 from kombu import Exchange, Queue
 
+from fastn import sizing
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 env = environ.Env()
@@ -28,7 +30,7 @@ DATABASES = {
     "default": env.db_url(
         "DATABASE_URL",
         default="postgres://postgres@127.0.0.1:5432/fastn",
-        engine="django_tenants.postgresql_backend",
+        engine="apps.core.db",
     )
 }
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
@@ -298,6 +300,18 @@ CELERY_TASK_DEFAULT_QUEUE = "standard"
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# One worker process serves the three queues (see the Procfile): a pool of
+# threads by default — a run's limits are the sandbox's own (wall-clock
+# interrupt, memory limit, host-op deadlines), and the heartbeat stops past
+# the tier's hard limit so the reaper takes over — or prefork children
+# (FASTN_WORKER_POOL=prefork) where a process per run is wanted; each task
+# then carries its tier's time limits. Sizes: fastn/sizing.py.
+# The pool is chosen on the command line (the Procfile's `--pool`): a
+# configured worker_pool would override even an explicit `--pool prefork`.
+CELERY_WORKER_CONCURRENCY = sizing.worker_concurrency()
+# Celery beat as a thread of that worker (no process of its own). Turn it off
+# when running several workers, and run `celery -A fastn beat` once instead.
+FASTN_WORKER_BEAT = env.bool("FASTN_WORKER_BEAT", default=True)
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -419,10 +433,20 @@ FASTN_PUBLIC_URL = env("FASTN_PUBLIC_URL", default="http://127.0.0.1:8000")
 # Workflow sandbox and executions.
 FASTN_SANDBOX_MEMORY_BYTES = env.int("FASTN_SANDBOX_MEMORY_BYTES", default=128 * 1024 * 1024)
 FASTN_EXECUTION_RETENTION_DAYS = env.int("FASTN_EXECUTION_RETENTION_DAYS", default=30)
+# A filter combination without an index of its own reads at most this many
+# index entries per page of the executions list (apps.workflows.selectors.execution_page).
+FASTN_EXECUTION_LIST_SCAN_ROWS = env.int("FASTN_EXECUTION_LIST_SCAN_ROWS", default=5000)
 # A running execution whose heartbeat is older than this lost its worker.
 FASTN_EXECUTION_LOST_AFTER_SECONDS = env.int("FASTN_EXECUTION_LOST_AFTER_SECONDS", default=30)
 # A queued execution not picked up after this long is queued again.
 FASTN_EXECUTION_REQUEUE_AFTER_SECONDS = env.int("FASTN_EXECUTION_REQUEUE_AFTER_SECONDS", default=60)
+
+# Instant runs in the web process (apps/workflows/inline.py): how many at
+# once per process (0: every Instant run goes through the `instant` queue),
+# and after how many seconds a run still going is recorded as `running`
+# with a heartbeat (shorter runs are written once, finished).
+FASTN_INSTANT_INLINE_SLOTS = sizing.instant_inline_slots()
+FASTN_INSTANT_INLINE_RECORD_AFTER_SECONDS = env.float("FASTN_INSTANT_INLINE_RECORD_AFTER_SECONDS", default=1.0)
 
 # fastn.db: each (organization, customer) has a PostgreSQL schema and a login
 # role of its own (apps/workflows/sandbox_db). Limits per call and per process.
@@ -450,7 +474,7 @@ FASTN_CUSTOMER_SCOPE_REQUESTS = env.bool("FASTN_CUSTOMER_SCOPE_REQUESTS", defaul
 # customer-scoped rows and fastn.db schema (apps/core/residency.py). Extra
 # databases come from FASTN_REGION_DATABASE_URLS ("eu=postgres://…,apac=…").
 for _region, _url in env.dict("FASTN_REGION_DATABASE_URLS", default={}).items():
-    DATABASES[_region] = environ.Env.db_url_config(_url, engine="django_tenants.postgresql_backend")
+    DATABASES[_region] = environ.Env.db_url_config(_url, engine="apps.core.db")
     DATABASES[_region]["CONN_MAX_AGE"] = DATABASES["default"]["CONN_MAX_AGE"]
     DATABASES[_region]["TEST"] = {"NAME": f"{DATABASES['default']['TEST']['NAME']}_{_region}"}
 FASTN_REGION_DATABASES = {

@@ -34,3 +34,5 @@ WHITENOISE_AUTOREFRESH = True
 # Tests change organizations behind the services' back (plans, suspension):
 # no cache by default; tests of the cache turn it on.
 FASTN_TENANT_CACHE_SECONDS = env.float("FASTN_TENANT_CACHE_SECONDS", default=0.0)
+# Workers started by tests run no schedules of their own.
+FASTN_WORKER_BEAT = env.bool("FASTN_WORKER_BEAT", default=False)

@@ -1,6 +1,9 @@
 """Workflows API: drafts, versions, deployments, validation, errors (no workers needed)."""
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from apps.settings.models import AuditEvent
 from apps.workflows.models import Execution, Workflow
@@ -345,3 +348,50 @@ def test_workflow_mutations_are_audited(api, org_a, in_org):
     in_org(org_a)
     actions = set(AuditEvent.objects.filter(resource_type="workflow").values_list("action", flat=True))
     assert actions == {"workflow.create", "workflow.update", "workflow.publish", "workflow.deploy", "workflow.delete"}
+
+
+def test_a_rare_filter_combination_scans_a_bounded_window_and_answers_with_a_cursor(api, org_a, in_org, settings):
+    from apps.workflows.models import Execution
+
+    settings.FASTN_EXECUTION_LIST_SCAN_ROWS = 4
+    in_org(org_a)
+    base = {"version_number": 1, "environment": "production", "triggered_by": "manual", "timeout_ms": 1000}
+    now = timezone.now()
+    # Newest first: six standard runs, then an instant run of wf-a, then one of wf-b (all completed).
+    rows = [("wf-b", "instant", 10), ("wf-a", "instant", 9)] + [("wf-a", "standard", i) for i in range(6)]
+    for slug, tier, age in rows:
+        row = Execution.objects.create(workflow_slug=slug, status="completed", tier=tier, **base)
+        Execution.objects.filter(pk=row.pk).update(created_at=now - timedelta(minutes=age))
+    client = api(org_a)
+    # Indexed combination (workflow + status): answered at once.
+    direct = client.get("/api/v1/executions", {"workflow": "wf-b", "status": "completed"}).json()
+    assert len(direct["results"]) == 1 and direct["next_cursor"] is None
+    # status + tier has no index of its own: the first window (the 4 newest completed) holds no instant run.
+    query = {"status": "completed", "tier": "instant", "limit": 5}
+    first = client.get("/api/v1/executions", query).json()
+    assert first["results"] == [] and first["next_cursor"] and first["has_more"]
+    found, cursor, pages = [], first["next_cursor"], 1
+    while cursor:
+        page = client.get("/api/v1/executions", {**query, "cursor": cursor}).json()
+        found += [(e["workflow"], e["tier"]) for e in page["results"]]
+        cursor, pages = page["next_cursor"], pages + 1
+        assert pages < 10
+    assert found == [("wf-a", "instant"), ("wf-b", "instant")]
+
+
+def test_deep_pages_start_from_the_cursor_in_the_index(api, org_a, in_org):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from apps.workflows.models import Execution
+
+    in_org(org_a)
+    base = {"workflow_slug": "wf-c", "version_number": 1, "environment": "production", "triggered_by": "manual"}
+    for _ in range(5):
+        Execution.objects.create(tier="standard", timeout_ms=1000, **base)
+    client = api(org_a)
+    first = client.get("/api/v1/executions", {"limit": 2}).json()
+    with CaptureQueriesContext(connection) as captured:
+        client.get("/api/v1/executions", {"limit": 2, "cursor": first["next_cursor"]})
+    listing = [q["sql"] for q in captured.captured_queries if "workflows_execution" in q["sql"]]
+    assert any('"created_at" <= ' in sql for sql in listing), listing

@@ -105,6 +105,9 @@ class Incoming:
     event_type: str = ""
     dedup_key: str = ""
     customer: Customer | None = None
+    # The version deployed to the trigger's environment, when the caller read it
+    # with the trigger (one query less); None: looked up when needed.
+    version: Any = None
 
 
 def payload_size(value: Any) -> int:
@@ -117,25 +120,31 @@ def event_find_duplicate(*, trigger: Trigger, dedup_key: str) -> Event | None:
     return Event.objects.filter(trigger=trigger, dedup_key=dedup_key[:MAX_DEDUP_KEY]).first()
 
 
-def _event_row(incoming: Incoming, **fields: Any) -> Event:
+def _event_values(incoming: Incoming) -> dict[str, Any]:
+    """An incoming event's columns (by attribute name), without a model instance."""
     trigger = incoming.trigger
     payload = incoming.payload
-    return Event(
-        trigger=trigger,
-        workflow_slug=trigger.workflow.slug if trigger else "",
-        environment=trigger.environment if trigger else "",
-        type=incoming.type,
-        source=incoming.source[:80],
-        event_type=(incoming.event_type or "")[:200],
-        payload=jsonb_safe(payload),
-        payload_bytes=payload_size(payload),
-        headers=incoming.headers or {},
-        source_ip=incoming.source_ip,
-        dedup_key=(incoming.dedup_key or "")[:MAX_DEDUP_KEY],
-        customer=incoming.customer,
-        customer_external_id=incoming.customer.external_id if incoming.customer else "",
-        **fields,
-    )
+    return {
+        "trigger_id": trigger.pk if trigger else None,
+        "workflow_slug": trigger.workflow.slug if trigger else "",
+        "environment": trigger.environment if trigger else "",
+        "type": incoming.type,
+        "source": incoming.source[:80],
+        "event_type": (incoming.event_type or "")[:200],
+        "payload": jsonb_safe(payload),
+        "payload_bytes": payload_size(payload),
+        "headers": incoming.headers or {},
+        "source_ip": incoming.source_ip,
+        "dedup_key": (incoming.dedup_key or "")[:MAX_DEDUP_KEY],
+        "customer_id": incoming.customer.pk if incoming.customer else None,
+        "customer_external_id": incoming.customer.external_id if incoming.customer else "",
+    }
+
+
+def _event_row(incoming: Incoming, **fields: Any) -> Event:
+    values = _event_values(incoming)
+    del values["trigger_id"], values["customer_id"]
+    return Event(trigger=incoming.trigger, customer=incoming.customer, **values, **fields)
 
 
 def event_record(*, incoming: Incoming, event_id: Any = None) -> Event:
@@ -146,7 +155,15 @@ def event_record(*, incoming: Incoming, event_id: Any = None) -> Event:
         event.id = event_id
     with transaction.atomic():
         event.save(force_insert=True)
+        _relay_watch(event)
     return event
+
+
+def _relay_watch(event: Event) -> None:
+    """The relay looks at this organization once the event could be stranded (apps.core.ticks)."""
+    from apps.core.ticks import tick_mark
+
+    tick_mark(kind="relay", at=event.received_at + timedelta(seconds=settings.FASTN_TRIGGERS_RELAY_GRACE_SECONDS))
 
 
 def event_input(event: Event) -> Any:
@@ -267,7 +284,89 @@ def event_remember_response(*, event: Event, status_code: int, body: dict) -> No
     )
 
 
-def event_accept(*, incoming: Incoming) -> tuple[Event, Dispatched | None, bool]:
+@dataclass
+class InstantAnswer:
+    """What an Instant webhook run made in this process answers (status, body)."""
+
+    status: int
+    body: dict
+
+
+def event_accept_instant(*, incoming: Incoming, max_wait_s: float) -> tuple[InstantAnswer | None, bool]:
+    """Accept an event of an Instant workflow and run it in this process
+    (apps.workflows.inline): the event is written with its finished execution,
+    before the sender hears back. Returns (answer, counted): answer None when
+    this path does not apply (a dedup key, not Instant, no free slot, or a
+    refusal that `event_accept` records the usual way), and whether the
+    `events` quota was counted already.
+    """
+    from apps.billing.exceptions import QuotaExceeded
+    from apps.billing.services import quota_consume
+    from apps.workflows import inline
+    from apps.workflows.selectors import deployed_version
+    from apps.workflows.services import RunRequest, execution_run_inline
+
+    trigger = incoming.trigger
+    if (
+        trigger is None
+        or incoming.dedup_key
+        or incoming.type == Event.Type.APP_EVENT  # its input is built from the event row: the usual path
+        or trigger.workflow.tier != "instant"
+        or not trigger.workflow.enabled
+    ):
+        return None, False
+    if settings.FASTN_INSTANT_INLINE_SLOTS <= 0 or inline.slots.busy >= settings.FASTN_INSTANT_INLINE_SLOTS:
+        return None, False
+    version = incoming.version or deployed_version(
+        workflow_id=trigger.workflow_id, environment_slug=trigger.environment
+    )
+    if version is None or version.config.get("tier") != "instant":
+        return None, False
+    try:
+        quota_consume(
+            organization=current_organization(),
+            meter="events",
+            customer_external_id=incoming.customer.external_id if incoming.customer else None,
+        )
+    except QuotaExceeded:
+        return None, False  # event_accept counts again (a block counts nothing) and records the refusal
+    event = {**_event_values(incoming), "id": inline.new_id()}
+    request = RunRequest(
+        workflow=trigger.workflow,
+        environment_slug=trigger.environment,
+        input=event["payload"],
+        headers=event["headers"],
+        customer=incoming.customer,
+        triggered_by=TRIGGERED_BY[incoming.type],
+        event_id=event["id"],
+        version=version,
+        config=trigger.run_config,
+    )
+    try:
+        ran = execution_run_inline(actor=None, request=request, event=event, max_wait_s=max_wait_s)
+    except FastnError:
+        return None, True
+    if ran is None:
+        return None, True
+    outcome = ran.outcome
+    body: dict[str, Any] = {"event_id": str(event["id"]), "execution_id": str(ran.execution_id)}
+    if outcome is None:
+        body["status"] = "running"
+        status_code = 202
+    elif "body" in outcome:
+        return InstantAnswer(200, outcome["body"]), True  # stored with the event already
+    else:
+        status_code = 200
+        body.update(status=outcome["status"], output=outcome.get("output"), duration_ms=outcome.get("duration_ms"))
+        if outcome["status"] != "completed":
+            body["error"] = outcome.get("error")
+    Event.objects.filter(pk=event["id"], response_status__isnull=True).update(
+        response_status=status_code, response_body=jsonb_safe(body)
+    )
+    return InstantAnswer(status_code, body), True
+
+
+def event_accept(*, incoming: Incoming, quota_counted: bool = False) -> tuple[Event, Dispatched | None, bool]:
     """Accept one incoming event: count it against the `events` quota, then
     commit the event together with its execution, then queue the execution.
     Returns (event, dispatched, duplicate).
@@ -294,11 +393,12 @@ def event_accept(*, incoming: Incoming) -> tuple[Event, Dispatched | None, bool]
         if existing is not None:
             return existing, None, True
     try:
-        quota_consume(
-            organization=current_organization(),
-            meter="events",
-            customer_external_id=incoming.customer.external_id if incoming.customer else None,
-        )
+        if not quota_counted:
+            quota_consume(
+                organization=current_organization(),
+                meter="events",
+                customer_external_id=incoming.customer.external_id if incoming.customer else None,
+            )
     except QuotaExceeded as exc:
         try:
             event = event_record(incoming=incoming)  # recorded, then rejected with the sender's answer
@@ -326,6 +426,7 @@ def event_accept(*, incoming: Incoming) -> tuple[Event, Dispatched | None, bool]
             execution = started.execution
             event.execution_id, event.execution_status = execution.id, execution.status
             event.save(force_insert=True)
+            _relay_watch(event)
     except IntegrityError:
         duplicate = event_find_duplicate(trigger=trigger, dedup_key=incoming.dedup_key)
         if duplicate is None:
@@ -349,6 +450,8 @@ SETTLED_BY_EXECUTION = {
     Execution.Status.TIMEOUT: Event.Status.FAILED,
 }
 RELAY_BATCH = 500
+# How often beat runs the relay (settings.CELERY_BEAT_SCHEDULE).
+RELAY_INTERVAL_SECONDS = 5
 
 
 def events_relay(*, now=None) -> dict[str, int]:
@@ -390,6 +493,23 @@ def events_relay(*, now=None) -> dict[str, int]:
 
     counts["settled"] = events_settle(now=now)
     return counts
+
+
+def relay_next_due(now=None):
+    """When the relay next has something to do here (None: every event is settled):
+    a received or queued event once it is older than the grace period; a
+    dispatched one at the next relay run, to settle it when its execution ends."""
+    now = now or timezone.now()
+    grace = timedelta(seconds=settings.FASTN_TRIGGERS_RELAY_GRACE_SECONDS)
+    if Event.objects.filter(status=Event.Status.DISPATCHED).exists():
+        return now + timedelta(seconds=RELAY_INTERVAL_SECONDS)
+    oldest = (
+        Event.objects.filter(status__in=[Event.Status.RECEIVED, Event.Status.QUEUED])
+        .order_by("received_at")
+        .values_list("received_at", flat=True)
+        .first()
+    )
+    return oldest + grace if oldest is not None else None
 
 
 def _execution_states(ids: list) -> dict:

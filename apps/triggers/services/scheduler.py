@@ -93,6 +93,16 @@ def schedule_fire(*, trigger: Trigger, scheduled_for, now, catch_up: bool = Fals
     return events
 
 
+def schedules_next_due(now=None):
+    """The next time a schedule of the current organization is due (None: none is)."""
+    return (
+        Trigger.objects.filter(type=Trigger.Type.SCHEDULER, enabled=True, next_run_at__isnull=False)
+        .order_by("next_run_at")
+        .values_list("next_run_at", flat=True)
+        .first()
+    )
+
+
 def schedules_tick(*, now=None) -> dict[str, int]:
     """Fire the due schedules of the current organization."""
     now = now or timezone.now()

@@ -178,6 +178,14 @@ def _schedule_state(trigger: Trigger) -> None:
     trigger.next_scheduled_for, trigger.next_run_at = schedule_plan(trigger, after=timezone.now())
 
 
+def _schedule_watch(trigger: Trigger) -> None:
+    """The schedule tick visits this organization when the trigger is next due (apps.core.ticks)."""
+    if trigger.type == Trigger.Type.SCHEDULER and trigger.enabled and trigger.next_run_at is not None:
+        from apps.core.ticks import tick_mark
+
+        tick_mark(kind="schedule", at=trigger.next_run_at)
+
+
 # --- hook routes -----------------------------------------------------------------------------
 
 
@@ -279,6 +287,7 @@ def trigger_create(
         if type == Trigger.Type.WEBHOOK:
             _route_trigger_token(trigger)
         trigger.save()
+        _schedule_watch(trigger)
         if type == Trigger.Type.APP_EVENT:
             app_hook_endpoint()
     audit_record(
@@ -348,6 +357,7 @@ def trigger_update(*, actor: Principal, trigger: Trigger, **fields: Any) -> Trig
         _schedule_state(trigger)
     trigger.updated_by = actor.label[:255]
     trigger.save()
+    _schedule_watch(trigger)
     audit_record(
         actor=actor, action="trigger.update", resource_type="trigger", resource_id=str(trigger.id), changes=changes
     )

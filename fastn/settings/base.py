@@ -551,6 +551,8 @@ FASTN_OPENAPI_MAX_BYTES = env.int("FASTN_OPENAPI_MAX_BYTES", default=64 * 1024 *
 FASTN_EMBED_SESSION_TTL_DEFAULT = env.int("FASTN_EMBED_SESSION_TTL_DEFAULT", default=3600)
 FASTN_EMBED_SESSION_TTL_MIN = 60
 FASTN_EMBED_SESSION_TTL_MAX = 86400
+# Customer JWTs signed by an organization's key: clock skew allowed on exp/iat.
+FASTN_EMBED_JWT_LEEWAY_SECONDS = env.int("FASTN_EMBED_JWT_LEEWAY_SECONDS", default=30)
 # Expired and revoked sessions are deleted this many days after they ended.
 FASTN_EMBED_SESSION_RETENTION_DAYS = env.int("FASTN_EMBED_SESSION_RETENTION_DAYS", default=7)
 # CORS (django-cors-headers) answers /api/v1/embed/ only, and only for the

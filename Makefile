@@ -18,12 +18,29 @@ METRICS_DIR ?= $(CURDIR)/.run/metrics
 
 .PHONY: run test services venv install install-test static sdk sdk-test migrate demo lint format check-migrations browser clean bench
 
-run: install static services  ## Install, migrate, create the demo org, start web + workers + beat
+# Another stack beside the usual one (the smoke test starts one this way):
+#   make run PORT=8123 DB=fastn_other REDIS_PREFIX=fastn-other [DEMO_API_PORT=18123]
+# Each is optional; unset, .env and the defaults apply.
+ifdef PORT
+export FASTN_BIND := 127.0.0.1:$(PORT)
+export FASTN_PUBLIC_URL := http://127.0.0.1:$(PORT)
+endif
+ifdef DB
+export FASTN_DATABASE_NAME := $(DB)
+endif
+ifdef DEMO_API_PORT
+export FASTN_DEMO_API_BIND := 127.0.0.1:$(DEMO_API_PORT)
+endif
+ifdef REDIS_PREFIX
+export FASTN_REDIS_PREFIX := $(REDIS_PREFIX)
+endif
+
+run: install static services  ## Install, migrate, seed the demo org, run the Procfile's processes supervised
 	$(PY) manage.py ensure_database
 	$(PY) manage.py migrate --noinput -v 0
 	$(PY) manage.py ensure_demo
 	rm -rf $(METRICS_DIR) && mkdir -p $(METRICS_DIR)
-	PROMETHEUS_MULTIPROC_DIR=$(METRICS_DIR) PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/honcho start -f Procfile
+	PROMETHEUS_MULTIPROC_DIR=$(METRICS_DIR) PATH="$(abspath $(VENV))/bin:$$PATH" $(PY) -m fastn.stack run
 
 test: install-test static sdk services browser  ## Run the whole test suite
 	DJANGO_SETTINGS_MODULE=fastn.settings.test $(PY) manage.py makemigrations --check --dry-run
@@ -102,4 +119,4 @@ bench: install services  ## Benchmarks (figures printed and appended to bench/RE
 	$(PY) bench/quota_check.py
 
 clean:
-	rm -rf $(VENV) node_modules static/vendor static/embed staticfiles $(foreach p,$(SDK_PACKAGES),sdk/$(p)/node_modules sdk/$(p)/dist)
+	rm -rf $(VENV) node_modules static/vendor static/embed staticfiles .run $(foreach p,$(SDK_PACKAGES),sdk/$(p)/node_modules sdk/$(p)/dist)

@@ -34,7 +34,7 @@ TIERS = [("instant", 0.6), ("standard", 0.35), ("long", 0.05)]
 COLUMNS = (
     "id, workflow_slug, version_number, environment, tier, status, triggered_by, customer_external_id, "
     "attempts, max_attempts, timeout_ms, headers, logs, logs_truncated, created_at, started_at, finished_at, "
-    "duration_ms"
+    "duration_ms, worker, steps"
 )
 
 
@@ -63,7 +63,7 @@ def _lines(count: int, seed: int = 7):
         finished = "\\N" if status in ("running", "queued") else (started + timedelta(milliseconds=20)).isoformat()
         yield (
             f"{uuid.UUID(int=rng.getrandbits(128), version=4)}\t{workflow}\t1\tproduction\t{tier}\t{status}\twebhook\t"
-            f"{customer}\t1\t1\t60000\t{{}}\t[]\tf\t{created.isoformat()}\t{started.isoformat()}\t{finished}\t20.0\n"
+            f"{customer}\t1\t1\t60000\t{{}}\t[]\tf\t{created.isoformat()}\t{started.isoformat()}\t{finished}\t20.0\tbench\t[]\n"
         )
 
 
@@ -178,7 +178,8 @@ def insert_cost(org, count: int = 300) -> str:
         for line in lines:
             values = line.rstrip("\n").split("\t")
             values = [None if v == "\\N" else v for v in values]
-            cursor.execute(f"INSERT INTO workflows_execution ({COLUMNS}) VALUES ({', '.join(['%s'] * 18)})", values)  # noqa: S608
+            placeholders = ", ".join(["%s"] * len(values))
+            cursor.execute(f"INSERT INTO workflows_execution ({COLUMNS}) VALUES ({placeholders})", values)  # noqa: S608
         per = (time.perf_counter() - started) * 1000 / count
     return f"One execution INSERT (autocommit, {indexes} indexes on the table): {per:.2f} ms mean over {count}."
 

@@ -440,6 +440,12 @@ def fastn_run(
 ) -> tuple[list[Row], dict]:
     env = {**os.environ, **{k: v for k, v in dotenv().items() if k not in os.environ}}
     env.setdefault("LOG_LEVEL", "WARNING")
+    if root != ROOT:
+        # Another checkout gets a database and Redis prefix of its own: its
+        # code may not write to a schema this checkout's migrations changed.
+        url = env.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/fastn")
+        env["DATABASE_URL"] = url + "_before"
+        env["FASTN_REDIS_PREFIX"] = env.get("FASTN_REDIS_PREFIX", "fastn") + "-before"
     bind = env.get("FASTN_BIND", "127.0.0.1:8000")
     base = f"http://{bind}"
     stack = FastnStack(env, root)

@@ -63,7 +63,13 @@ def make_busy(orgs: list, busy: int) -> None:
         with organization_context(org):
             Environment.objects.get_or_create(slug="production", defaults={"name": "Production"})
             workflow, _ = Workflow.objects.get_or_create(
-                slug="tick", defaults={"name": "tick", "code": "export default async () => 1", "tier": "standard"}
+                slug="tick",
+                defaults={
+                    "name": "tick",
+                    "code": "export default async () => 1",
+                    "tier": "standard",
+                    "timeout_ms": 900_000,
+                },
             )
             Trigger.objects.update_or_create(
                 workflow=workflow,

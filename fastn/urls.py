@@ -36,6 +36,7 @@ org_patterns = [
     path("activity/", include("apps.activity.urls")),
     path("setup/", include("apps.onboarding.urls")),
     path("settings/billing/", include("apps.billing.urls")),
+    path("", include("apps.customers.urls")),
     path("settings/", include(connectors_urls.settings_urlpatterns)),
     path("settings/", include("apps.settings.urls")),
     path("", include("apps.workflows.urls")),

@@ -29,6 +29,13 @@ ROOT = Path(__file__).resolve().parent.parent
 WORKERS_START_SECONDS = 120
 
 
+def pytest_collection_modifyitems(config, items):
+    """The smoke test of `make run` (tests/smoke) is minutes of mostly waiting
+    on its own stack: start it first, so that under xdist it runs beside the
+    rest of the suite instead of after it."""
+    items.sort(key=lambda item: 0 if item.get_closest_marker("smoke") else 1)
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(request, django_db_setup, django_db_blocker, django_db_keepdb, django_db_createdb):
     """pytest-django's test database, plus two things it does not do.

@@ -4,4 +4,9 @@ def sso(request):
 
     from apps.accounts.oidc import oidc_enabled
 
-    return {"sso_enabled": oidc_enabled(), "sso_label": settings.FASTN_OIDC_LABEL}
+    def signup_open() -> bool:  # called by the template only where it is used (the login page)
+        from allauth.account.adapter import get_adapter
+
+        return get_adapter(request).is_open_for_signup(request)
+
+    return {"sso_enabled": oidc_enabled(), "sso_label": settings.FASTN_OIDC_LABEL, "signup_open": signup_open}

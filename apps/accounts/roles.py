@@ -46,6 +46,18 @@ BUILD_ACTIONS = tuple(Action)
 ADMIN_ACTIONS = (Action.VIEW, Action.CREATE, Action.EDIT, Action.DELETE)
 
 
+# In DESIGN.md's matrix, but no feature of the product acts on them yet: the
+# Roles page leaves them out (a matrix row that grants nothing misleads), and
+# keeps whatever a role already holds for them. The app that first uses one
+# takes it out of this set.
+RESOURCES_NOT_IN_USE: frozenset[str] = frozenset({Resource.AGENTS, Resource.TOOLS})
+
+
+def resources_shown() -> tuple[Resource, ...]:
+    """The resources the Roles page shows, in the matrix's order."""
+    return tuple(r for r in Resource if r not in RESOURCES_NOT_IN_USE)
+
+
 def actions_for(resource: str) -> tuple[Action, ...]:
     """The actions that mean something for a resource (the matrix's columns)."""
     return BUILD_ACTIONS if resource in BUILD_RESOURCES else ADMIN_ACTIONS

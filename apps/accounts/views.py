@@ -86,7 +86,7 @@ def invite(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return _people(request, status=400, invite_form=form)
     try:
-        invitation, _ = services.invitation_create(
+        invitation, token = services.invitation_create(
             actor=request.principal,
             email=form.cleaned_data["email"],
             role=form.cleaned_data["role"],
@@ -95,7 +95,21 @@ def invite(request: HttpRequest) -> HttpResponse:
     except FastnError as exc:
         form.add_error(None, exc.message)
         return _people(request, status=exc.status, invite_form=form)
-    return _people(request, message=f"Invitation sent to {invitation.email}.")
+    # While e-mail goes to the console (make run), nobody receives the
+    # invitation: show its link, once, to pass on by hand.
+    link = services.invitation_url(token) if _email_goes_to_console() else None
+    return _people(request, message=f"Invitation sent to {invitation.email}.", invite_link=link)
+
+
+def _email_goes_to_console() -> bool:
+    from django.conf import settings
+
+    return settings.EMAIL_BACKEND in (
+        "django.core.mail.backends.console.EmailBackend",
+        "django.core.mail.backends.locmem.EmailBackend",
+        "django.core.mail.backends.filebased.EmailBackend",
+        "django.core.mail.backends.dummy.EmailBackend",
+    )
 
 
 @require_POST

@@ -47,7 +47,8 @@ def _context(request: HttpRequest, **extra) -> dict:
         "history": history,
         "tiers": [{"tier": t, "customers": counts.get(t.slug, 0), "limits": _tier_chips(t)} for t in tiers],
         "plan_price": _price(organization.plan.monthly_price_cents),
-        "undefined_tiers": sorted((slug, n) for slug, n in counts.items() if slug not in defined),
+        # Customers without a tier ("") follow the plan alone: not a tier.
+        "undefined_tiers": sorted((slug, n) for slug, n in counts.items() if slug and slug not in defined),
         "tier_form": extra.pop("tier_form", None) or TierForm(),
         "customers_with_limits": selectors.customers_with_limits(),
         "customer_choices": list(customer_list().order_by("external_id").values_list("external_id", "name")[:500]),

@@ -140,32 +140,19 @@ def catalog_entries(*, search: str = "", category: str = "") -> list[dict[str, A
     installed = dict(Connector.objects.values_list("slug", "current_version"))
     needle = search.strip().lower()
     entries = []
-    for slug, definition in sorted(catalog.load_catalog().items(), key=lambda item: item[1]["name"].lower()):
-        categories = definition.get("categories") or []
-        if category and category not in categories:
+    for summary in catalog.catalog_summaries():
+        slug = summary["slug"]
+        if category and category not in summary["categories"]:
             continue
-        haystack = f"{slug} {definition['name']} {definition.get('description', '')}".lower()
+        haystack = f"{slug} {summary['name']} {summary['description']}".lower()
         if needle and needle not in haystack:
             continue
-        entries.append(
-            {
-                "slug": slug,
-                "name": definition["name"],
-                "description": definition.get("description", ""),
-                "categories": categories,
-                "docs_url": definition.get("docs_url"),
-                "auth_type": definition["auth"]["type"],
-                "action_count": len(definition["actions"]),
-                "version": definition.get("version", "1"),
-                "installed": slug in installed,
-                "installed_version": installed.get(slug),
-            }
-        )
+        entries.append({**summary, "installed": slug in installed, "installed_version": installed.get(slug)})
     return entries
 
 
 def catalog_categories() -> list[str]:
-    return sorted({c for d in catalog.load_catalog().values() for c in d.get("categories") or []})
+    return sorted({c for summary in catalog.catalog_summaries() for c in summary["categories"]})
 
 
 def catalog_entry(*, slug: str) -> dict[str, Any]:
@@ -288,6 +275,14 @@ def oauth_app_get(*, connector_slug: str) -> OAuthApp:
     if app is None:
         raise OAuthAppNotFound(f"There is no OAuth app for {connector_slug!r}.")
     return app
+
+
+def oauth_ready_slugs() -> set[str]:
+    """Connectors whose OAuth sign-in can start: the organization has its own
+    OAuth app for them (Settings → OAuth Apps) or the platform offers one."""
+    from django.conf import settings
+
+    return set(OAuthApp.objects.values_list("connector_slug", flat=True)) | set(settings.FASTN_PLATFORM_OAUTH_APPS)
 
 
 def platform_oauth_app_list() -> list[dict[str, Any]]:

@@ -48,6 +48,7 @@ def _connectors_context(request: HttpRequest, **extra) -> dict[str, Any]:
         "installed": installed,
         "catalog": selectors.catalog_entries(search=query, category=category),
         "categories": selectors.catalog_categories(),
+        **_oauth_help(),
         "q": query,
         "category": category,
         **extra,
@@ -74,6 +75,14 @@ def catalog_install(request: HttpRequest, slug: str) -> HttpResponse:
         )
     message = f"{connector.name} installed. Connect customers to it under Connections."
     return render_panel(request, "integrations/connectors.html", _connectors_context(request, message=message))
+
+
+def _oauth_help() -> dict[str, Any]:
+    """What the OAuth notes on cards and connector pages need: which
+    connectors already have an OAuth app, and the redirect URI to register."""
+    from apps.connectors.services.oauth_apps import default_callback_url
+
+    return {"oauth_ready": selectors.oauth_ready_slugs(), "oauth_redirect_uri": default_callback_url()}
 
 
 def _problems(exc: InvalidDefinition) -> list[dict[str, str]]:
@@ -184,6 +193,7 @@ def connector_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "versions": list(selectors.connector_versions(connector=connector)[:50]),
         "traces": selectors.call_traces_recent(connector=slug, limit=50),
         "connection_count": selectors.connection_counts_by_connector(connector_ids=[connector.id]).get(connector.id, 0),
+        **_oauth_help(),
     }
     return render(request, "integrations/connector_detail.html", context)
 
@@ -232,6 +242,8 @@ def _connections_context(request: HttpRequest, **extra) -> dict[str, Any]:
     connectors = list(selectors.connector_list(enabled=True).order_by("name"))
     chosen = extra.pop("chosen_connector", None) or request.GET.get("new", "")
     chosen_connector = next((c for c in connectors if c.slug == chosen), None)
+    # A form sent back with an error keeps everything the member chose.
+    submitted = extra.pop("submitted", None) or {}
     connections = list(selectors.connection_list_all(search=search, connector=connector, status=status)[:300])
     fields: dict[str, list] = {}
     for item in connections:
@@ -250,10 +262,25 @@ def _connections_context(request: HttpRequest, **extra) -> dict[str, Any]:
         "connector_filter": connector,
         "status_filter": status,
         "chosen": chosen_connector,
-        "facts": selectors.connector_facts(selectors.connector_get(slug=chosen_connector.slug).definition)
+        "facts": _with_values(
+            selectors.connector_facts(selectors.connector_get(slug=chosen_connector.slug).definition), submitted
+        )
         if chosen_connector
         else None,
+        "submitted": submitted,
         **extra,
+    }
+
+
+def _with_values(facts: dict, submitted: dict) -> dict:
+    """The connector's form fields, each with the value the member sent."""
+    values = {"config_fields": submitted.get("config", {}), "credential_fields": submitted.get("credentials", {})}
+    return {
+        **facts,
+        **{
+            key: [{**field, "value": values[key].get(field["name"], "")} for field in facts.get(key, [])]
+            for key in values
+        },
     }
 
 
@@ -298,7 +325,13 @@ def connections_page(request: HttpRequest) -> HttpResponse:
             verify=request.POST.get("skip_verify") != "on",
         )
     except FastnError as exc:
-        context = _connections_context(request, error=exc.message, chosen_connector=slug)
+        submitted = {
+            "customer": request.POST.get("customer", ""),
+            "config": _form_values(request, "config."),
+            "credentials": _form_values(request, "credentials."),
+            "skip_verify": request.POST.get("skip_verify") == "on",
+        }
+        context = _connections_context(request, error=exc.message, chosen_connector=slug, submitted=submitted)
         return render_panel(request, "integrations/connections.html", context, status=exc.status)
     who = connection.customer.external_id if connection.customer_id else "the organization"
     message = f"Connected {who} to {connection.connector.name}."
@@ -375,9 +408,9 @@ def connection_oauth_start(request: HttpRequest, connector: str) -> HttpResponse
 
 def _oauth_connector_choices() -> list[tuple[str, str]]:
     installed = {c.slug: c.name for c in selectors.connector_list().filter(auth_type="oauth2")}
-    for slug, definition in catalog.load_catalog().items():
-        if definition["auth"]["type"] == "oauth2":
-            installed.setdefault(slug, definition["name"])
+    for summary in catalog.catalog_summaries():
+        if summary["auth_type"] == "oauth2":
+            installed.setdefault(summary["slug"], summary["name"])
     return sorted(installed.items(), key=lambda item: item[1].lower())
 
 

@@ -135,7 +135,7 @@ def integrations(request: HttpRequest) -> HttpResponse:
     context: dict = {"nav": "integrations", "tab": "overview"}
     if principal.can("connectors", "view"):
         context["connectors"] = connectors.connector_list().count()
-        context["catalog_size"] = len(catalog.load_catalog())
+        context["catalog_size"] = catalog.catalog_size()  # loaded once per process, never copied
     if principal.can("connections", "view"):
         context["connection_counts"] = connectors.connection_counts()
     if principal.can("workflows", "view"):

@@ -24,7 +24,14 @@ class SecretForm(forms.Form):
 class CustomerForm(forms.Form):
     external_id = forms.CharField(max_length=255, label="External ID")
     name = forms.CharField(max_length=255)
-    tier = forms.SlugField(max_length=64, initial="standard")
+    # No tier unless one is chosen: a tier is a set of limits defined under
+    # Settings → Billing, and a made-up default ("standard") showed there as
+    # a tier in use that nobody defined.
+    tier = forms.SlugField(
+        max_length=64,
+        required=False,
+        help_text="A tier defined under Billing gives the customer limits of its own; empty: the plan's only.",
+    )
     region = forms.ChoiceField(choices=Customer.Region.choices, initial=Customer.Region.US)
 
 

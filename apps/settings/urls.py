@@ -5,7 +5,7 @@ from apps.accounts import views as people_views
 from apps.settings import views
 
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="settings_api_keys"), name="settings"),
+    path("", RedirectView.as_view(pattern_name="settings_people"), name="settings"),
     path("people/", people_views.people, name="settings_people"),
     path("people/invite", people_views.invite, name="settings_invite"),
     path("people/invites/<str:invitation_id>/revoke", people_views.invitation_revoke, name="settings_invite_revoke"),

@@ -249,10 +249,10 @@ def audit_log(request: HttpRequest) -> HttpResponse:
 
 def _matrix(permissions, editable_for: frozenset[str] | None):
     """Rows of the matrix: a resource and, per action column, a cell."""
-    from apps.accounts.roles import Action, actions_for
+    from apps.accounts.roles import Action, actions_for, resources_shown
 
     rows = []
-    for resource in Resource:
+    for resource in resources_shown():
         cells = []
         valid = actions_for(resource)
         for action in Action:
@@ -367,8 +367,14 @@ def roles(request: HttpRequest) -> HttpResponse:
 def role_save(request: HttpRequest, slug: str) -> HttpResponse:
     """Save the matrix and the object scopes of a custom role."""
     from apps.accounts.access import scopable_types
+    from apps.accounts.roles import RESOURCES_NOT_IN_USE
+    from apps.settings.models import CustomRole
 
-    permissions = request.POST.getlist("perm")
+    # The page does not show the resources nothing uses yet: keep what the
+    # role holds for them rather than dropping it with every save.
+    current = CustomRole.objects.filter(slug=slug).only("permissions").first()
+    kept = [p for p in (current.permissions if current else []) if p.split(".", 1)[0] in RESOURCES_NOT_IN_USE]
+    permissions = request.POST.getlist("perm") + kept
     scopes = {}
     for resource in scopable_types():
         if request.POST.get(f"scope_{resource}") == "chosen":

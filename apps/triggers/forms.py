@@ -33,7 +33,11 @@ class TriggerForm(forms.Form):
     )
     enabled = forms.BooleanField(required=False, initial=True)
     # webhook
-    signing = forms.BooleanField(required=False, label="Verify an HMAC-SHA256 signature")
+    signing = forms.BooleanField(
+        required=False,
+        label="Verify an HMAC-SHA256 signature",
+        widget=forms.CheckboxInput(attrs={"data-shows": ".signing-fields"}),
+    )
     signature_scheme = forms.ChoiceField(choices=SCHEMES, required=False, label="Signature format")
     signature_header = forms.CharField(max_length=100, required=False, label="Signature header")
     secret = forms.CharField(
@@ -72,7 +76,9 @@ class TriggerForm(forms.Form):
         kind = editing.type if editing else data["type"]
         config: dict[str, Any] = {}
         if kind == Trigger.Type.WEBHOOK:
-            if data["signing"] or data["signature_scheme"]:
+            # The checkbox decides: the signature fields are hidden (and may
+            # keep a value) while it is off.
+            if data["signing"]:
                 config["signing"] = True
                 if data["signature_scheme"]:
                     config["signature"] = {"scheme": data["signature_scheme"]}

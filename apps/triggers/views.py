@@ -127,6 +127,8 @@ def trigger_detail(request: HttpRequest, trigger_id: str) -> HttpResponse:
     context = {
         **_page(request, "integrations", "triggers"),
         "trigger": trigger,
+        # The breadcrumb and title name the trigger, never its UUID.
+        "trigger_label": trigger.name or f"{trigger.get_type_display()} → {trigger.workflow.name}",
         "url": services.trigger_url(trigger),
         "next_runs": [timezone.datetime.fromisoformat(t.replace("Z", "+00:00")) for t in (next_runs(trigger) or [])],
         "events": events,

@@ -10,6 +10,8 @@ urlpatterns = [
         org.CustomerSessionDetailView.as_view(),
         name="customer-session",
     ),
+    path("embed-keys", org.EmbedKeyListView.as_view(), name="embed-keys"),
+    path("embed-keys/<str:kid>", org.EmbedKeyDetailView.as_view(), name="embed-key"),
     path("widget", org.WidgetView.as_view(), name="widget"),
     path("widget/tokens", org.WidgetTokensView.as_view(), name="widget-tokens"),
     path("templates", org.TemplateListView.as_view(), name="templates"),

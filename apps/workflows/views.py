@@ -241,11 +241,15 @@ def _api_example(request: HttpRequest, workflow: Workflow) -> dict:
     base = _public_url()
     run_url = f"{base}/api/v1/workflows/{workflow.slug}/run"
     account_id = str(request.organization.account_id)
+    # The example runs as shown: it names one of the organization's real
+    # customers (a made-up id answers 404), or none when there is none yet.
+    customer = settings_selectors.customer_list().order_by("created_at").only("external_id").first()
+    customer_header = f'  -H "x-fastn-account-tenant-id: {customer.external_id}" \\\n' if customer is not None else ""
     curl = (
         f'curl -X POST "{run_url}" \\\n'
         f'  -H "x-fastn-access-key: $FASTN_API_KEY" \\\n'
         f'  -H "x-fastn-account-id: {account_id}" \\\n'
-        f'  -H "x-fastn-account-tenant-id: customer-123" \\\n'
+        f"{customer_header}"
         f'  -H "Content-Type: application/json" \\\n'
         f'  -d \'{{"hello": "world"}}\''
     )
@@ -460,6 +464,15 @@ def workflow_run(request: HttpRequest, slug: str) -> HttpResponse:
     """GET: the Run dialog's form. POST: run the version deployed to the chosen environment."""
     workflow = _workflow_or_404(request, slug, "run")
     environments = settings_selectors.environment_list()
+    if request.method == "GET" and request.GET.get("execution"):
+        # The dialog following a run it started: the same result block,
+        # polled until the run ends (see run.html).
+        execution = selectors.execution_get(execution_id=request.GET["execution"])
+        if execution.workflow_id != workflow.id:
+            raise Http404("No such execution of this workflow.")
+        form = RunForm(environments=environments, initial={"environment": execution.environment, "input": "{}"})
+        context = _run_context(request, workflow, form, environments, execution=execution)
+        return _render(request, "workflows/run.html", context, partial="body")
     if request.method == "GET":
         deployed = selectors.deployments_by_environment(workflow=workflow)
         production = next((e.slug for e in environments if e.is_production), "production")

@@ -13,6 +13,7 @@ from celery.schedules import crontab
 from kombu import Exchange, Queue
 
 from fastn import sizing
+from fastn.stack import default_demo_api_bind
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -33,6 +34,10 @@ DATABASES = {
         engine="apps.core.db",
     )
 }
+# `make run DB=name` (several stacks on one server: the smoke test's own
+# database) names another database on the same server.
+if env("FASTN_DATABASE_NAME", default=""):
+    DATABASES["default"]["NAME"] = env("FASTN_DATABASE_NAME")
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"].setdefault("OPTIONS", {})
@@ -69,6 +74,8 @@ SHARED_APPS = [
     "django_celery_beat",
     "apps.accounts",
     "apps.billing",
+    # The demo organization of `make run` (its record and stable key).
+    "apps.demo",
     # Customer sessions and allowed origins of /api/v1/embed/: found by
     # token or origin before the organization is known.
     "apps.widgets.shared",
@@ -443,7 +450,12 @@ FASTN_TENANT_CACHE_SECONDS = env.float("FASTN_TENANT_CACHE_SECONDS", default=30.
 FASTN_TENANT_CACHE_CHECK_SECONDS = env.float("FASTN_TENANT_CACHE_CHECK_SECONDS", default=0.5)
 # Seconds to wait for workers to answer the health check's ping.
 FASTN_HEALTH_WORKER_TIMEOUT = env.float("FASTN_HEALTH_WORKER_TIMEOUT", default=1.0)
-FASTN_PUBLIC_URL = env("FASTN_PUBLIC_URL", default="http://127.0.0.1:8000")
+# Where `make run` serves the web process (the Procfile's gunicorn --bind).
+FASTN_BIND = env("FASTN_BIND", default="127.0.0.1:8000")
+FASTN_PUBLIC_URL = env("FASTN_PUBLIC_URL", default=f"http://{FASTN_BIND}")
+# The demo organization's connector calls a fake API that `make run` serves
+# here (apps/demo/fake_api.py; the Procfile's demo_api).
+FASTN_DEMO_API_BIND = env("FASTN_DEMO_API_BIND", default=default_demo_api_bind(FASTN_BIND))
 # Workflow sandbox and executions.
 FASTN_SANDBOX_MEMORY_BYTES = env.int("FASTN_SANDBOX_MEMORY_BYTES", default=128 * 1024 * 1024)
 FASTN_EXECUTION_RETENTION_DAYS = env.int("FASTN_EXECUTION_RETENTION_DAYS", default=30)
@@ -560,6 +572,8 @@ FASTN_OPENAPI_MAX_BYTES = env.int("FASTN_OPENAPI_MAX_BYTES", default=64 * 1024 *
 FASTN_EMBED_SESSION_TTL_DEFAULT = env.int("FASTN_EMBED_SESSION_TTL_DEFAULT", default=3600)
 FASTN_EMBED_SESSION_TTL_MIN = 60
 FASTN_EMBED_SESSION_TTL_MAX = 86400
+# Customer JWTs signed by an organization's key: clock skew allowed on exp/iat.
+FASTN_EMBED_JWT_LEEWAY_SECONDS = env.int("FASTN_EMBED_JWT_LEEWAY_SECONDS", default=30)
 # Expired and revoked sessions are deleted this many days after they ended.
 FASTN_EMBED_SESSION_RETENTION_DAYS = env.int("FASTN_EMBED_SESSION_RETENTION_DAYS", default=7)
 # CORS (django-cors-headers) answers /api/v1/embed/ only, and only for the

@@ -3,7 +3,11 @@
 from .base import *  # noqa: F403
 from .base import env
 
-DEBUG = env.bool("DEBUG", default=True)
+# Off by default even here: `make run` is how people first see the product,
+# and its 404 and 500 pages must be the product's, not Django's debug pages
+# listing every URL pattern. Tracebacks still reach the console. DEBUG=true
+# in .env turns the debug pages back on.
+DEBUG = env.bool("DEBUG", default=False)
 FASTN_ALLOW_PRIVATE_NETWORK = env.bool("FASTN_ALLOW_PRIVATE_NETWORK", default=True)
 
 # Serve static files straight from the source folders (no collectstatic needed).

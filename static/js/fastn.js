@@ -8,6 +8,10 @@
  *   itself when htmx swaps content into it.
  * - tabs: [data-tabs] with role=tab buttons (the URL hash selects a tab).
  * - copy buttons: [data-copy="text"] or [data-copy-target="#selector"].
+ * - fields with [data-keep="key"] keep what was typed across page loads of
+ *   the tab (sessionStorage): the Test panel's input survives a Deploy.
+ * - a checkbox [data-shows="#selector"] shows that block while it is checked
+ *   (fields that mean nothing while it is off stay hidden).
  */
 (function () {
   "use strict";
@@ -186,6 +190,37 @@
     setTimeout(() => (button.textContent = label), 1500);
   });
 
+  // --- fields kept across reloads -------------------------------------------------------
+  function restoreKept(root) {
+    root.querySelectorAll("[data-keep]").forEach((field) => {
+      try {
+        const kept = sessionStorage.getItem("fastn:" + field.dataset.keep);
+        if (kept !== null) field.value = kept;
+      } catch (err) {
+        /* storage refused (private mode): nothing kept */
+      }
+    });
+  }
+
+  document.addEventListener("input", (event) => {
+    const field = event.target.closest && event.target.closest("[data-keep]");
+    if (!field) return;
+    try {
+      sessionStorage.setItem("fastn:" + field.dataset.keep, field.value);
+    } catch (err) {
+      /* storage full or refused */
+    }
+  });
+
+  // --- checkboxes that show a block ------------------------------------------------------
+  function syncShown(box) {
+    document.querySelectorAll(box.dataset.shows).forEach((node) => (node.hidden = !box.checked));
+  }
+
+  document.addEventListener("change", (event) => {
+    if (event.target.matches("input[type=checkbox][data-shows]")) syncShown(event.target);
+  });
+
   // --- small things ---------------------------------------------------------------------
   document.addEventListener("click", (event) => {
     const row = event.target.closest("tr[data-href]");
@@ -206,9 +241,14 @@
       fastn.openDialog(dialog);
     });
     autohide(document);
+    document.querySelectorAll("input[type=checkbox][data-shows]").forEach(syncShown);
+    restoreKept(document);
   }
 
-  document.addEventListener("htmx:afterSettle", (event) => autohide(event.detail.elt || document));
+  document.addEventListener("htmx:afterSettle", (event) => {
+    autohide(event.detail.elt || document);
+    (event.detail.elt || document).querySelectorAll("input[type=checkbox][data-shows]").forEach(syncShown);
+  });
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
   else start();

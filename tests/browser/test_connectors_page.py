@@ -62,14 +62,16 @@ def test_connecting_a_customer_with_an_api_key(page, web_server, live_org, setti
         assert client.post("/api/v1/customers", {"external_id": "cust-b", "name": "Browser Co"}).status_code == 201
         sign_in(page, web_server, org)
         page.goto(f"{web_server}/o/{org.slug}/integrations/connections/")
-        page.click("text=New connection")
+        page.click("[data-testid=new-connection]")
         page.select_option("#new-connection select[name=connector]", "keyapp")
         page.locator("input[name='credentials.api_key']").wait_for()
         page.fill("input[name='credentials.api_key']", "not-the-key-000")
         page.click("#new-connection button[type=submit]")
         page.locator("text=Invalid API key provided").wait_for()
-        # The form comes back with the connector chosen; the refused key is not kept.
-        assert page.input_value("input[name='credentials.api_key']") == ""
+        # The form comes back, in its dialog, with everything chosen kept:
+        # customer, connector, and the refused key to correct.
+        assert page.input_value("input[name='credentials.api_key']") == "not-the-key-000"
+        assert page.input_value("#new-connection select[name=customer]") == "cust-b"
         page.fill("input[name='credentials.api_key']", API_KEY)
         page.click("#new-connection button[type=submit]")
         page.locator("text=Connected cust-b to Key App.").wait_for()

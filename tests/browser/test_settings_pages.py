@@ -19,6 +19,9 @@ def test_owner_signs_in_reaches_api_keys_and_creates_a_key(page, web_server, liv
     org = live_org()
     sign_in(page, web_server, org)
     page.click("nav.mainnav >> text=Settings")
+    # Settings opens on its first page, People; API Keys is in the side menu.
+    page.wait_for_url(re.compile(r".*/settings/people/$"))
+    page.click("nav.sidenav >> text=API Keys")
     page.wait_for_url(re.compile(r".*/settings/api-keys/$"))
     assert page.locator("h1").inner_text() == "API Keys"
 
@@ -29,6 +32,9 @@ def test_owner_signs_in_reaches_api_keys_and_creates_a_key(page, web_server, liv
     new_key.wait_for()
     raw = new_key.inner_text()
     assert raw.startswith("fastn_live_")
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page.click("[data-testid=copy-new-key]")
+    assert page.evaluate("navigator.clipboard.readText()") == raw
     assert page.locator("#api-keys-table tr", has_text="Browser key").count() == 1
 
     # The key works against the API at once.

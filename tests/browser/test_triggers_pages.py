@@ -40,7 +40,7 @@ def test_create_a_schedule_and_a_webhook_then_find_the_event(page, web_server, l
 
     # A schedule: cron in Berlin; the page shows the next five runs.
     page.click("nav.tabs >> text=Scheduler")
-    page.click("[data-testid=create-trigger] summary")
+    page.click("[data-testid=new-trigger]")
     page.fill("#trigger-form input[name=name]", "Nightly sync")
     page.fill("#trigger-form input[name=cron]", "30 2 * * *")
     page.fill("#trigger-form input[name=timezone]", "Europe/Berlin")
@@ -53,7 +53,7 @@ def test_create_a_schedule_and_a_webhook_then_find_the_event(page, web_server, l
 
     # A webhook: its URL is shown, and a POST to it becomes an event.
     page.goto(f"{web_server}/o/{org.slug}/integrations/triggers/?type=webhook")
-    page.click("[data-testid=create-trigger] summary")
+    page.click("[data-testid=new-trigger]")
     page.fill("#trigger-form input[name=name]", "Orders")
     page.click("#trigger-form button[type=submit]")
     page.wait_for_url(re.compile(r".*/integrations/triggers/[0-9a-f-]{36}/$"))

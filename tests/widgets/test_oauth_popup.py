@@ -185,3 +185,31 @@ def test_the_connection_belongs_to_the_session_customer_only(side, provider, api
     ]
     assert api(org_a, customer=bob).get("/api/v1/connections").json()["results"] == []
     assert EmbedClient(side.session(bob)["token"]).get("/api/v1/embed/connections").json()["results"] == []
+
+
+def test_the_popups_link_finishes_only_in_the_browser_that_opened_it(side, provider):
+    """The authorize URL is a begin link bound to the first browser that opens
+    it (apps.connectors.oauth_binding): a stolen link cannot connect an
+    attacker's account to the customer."""
+    client = EmbedClient(side.session(side.customer())["token"], origin=PAGE)
+    url = client.post("/api/v1/embed/oauth/fakeapp/authorize").json()["url"]
+    popup, thief = Browser(), Browser()
+    to_provider = popup.get(url)["Location"]  # the popup opens the link first
+    assert to_provider.startswith(provider.url)
+    callback = thief.get(to_provider)["Location"]  # the thief consents with their own account…
+    refused = thief.get(callback)  # …and lands the callback in their browser
+    page = thief.get(refused["Location"]) if refused.status_code == 302 else refused
+    message, _ = popup_message(page.content.decode())
+    assert message["status"] == "error" and message["error"] == "state_not_bound"
+    assert client.get("/api/v1/embed/connections").json()["results"] == []
+
+
+def test_disconnecting_revokes_the_token_at_the_provider(side, provider):
+    client = EmbedClient(side.session(side.customer())["token"], origin=PAGE)
+    url = client.post("/api/v1/embed/oauth/fakeapp/authorize").json()["url"]
+    message, _ = popup_message(Browser().until_done(url).content.decode())
+    assert client.delete(f"/api/v1/embed/connections/{message['connection_id']}").status_code == 204
+    assert provider.revoked, "the provider was not asked to revoke the token"
+    assert client.get("/api/v1/embed/connections").json()["results"] == []
+    log = side.client.get("/api/v1/audit-log", {"action": "connection.provider_revocation"}).json()["results"]
+    assert log and log[0]["outcome"] == "success" and log[0]["actor_type"] == "customer"

@@ -12,12 +12,13 @@ import copy
 import functools
 import json
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from apps.connectors.definition import Problem, clean_definition, validate_definition
 from apps.connectors.exceptions import DefinitionError
 
-__all__ = ["CATALOG_DIR", "catalog_files", "get_connector", "load_catalog"]
+__all__ = ["CATALOG_DIR", "catalog_files", "catalog_size", "catalog_summaries", "get_connector", "load_catalog"]
 
 CATALOG_DIR = Path(__file__).parent
 
@@ -56,3 +57,33 @@ def get_connector(slug: str) -> dict[str, Any] | None:
     """One catalogue connector (a copy), or ``None``."""
     definition = _catalog().get(slug)
     return copy.deepcopy(definition) if definition is not None else None
+
+
+def catalog_size() -> int:
+    return len(_catalog())
+
+
+@functools.cache
+def catalog_summaries() -> tuple[MappingProxyType, ...]:
+    """What lists of the catalogue show, one read-only summary per connector,
+    sorted by name. Computed once per process: pages that list or count the
+    catalogue copy nothing per request."""
+    summaries = []
+    for slug, definition in sorted(_catalog().items(), key=lambda item: item[1]["name"].lower()):
+        auth = definition.get("auth") or {"type": "none"}
+        summaries.append(
+            MappingProxyType(
+                {
+                    "slug": slug,
+                    "name": definition["name"],
+                    "description": definition.get("description", ""),
+                    "categories": tuple(definition.get("categories") or ()),
+                    "docs_url": definition.get("docs_url"),
+                    "auth_type": auth["type"],
+                    "oauth_grant": auth.get("grant", "authorization_code") if auth["type"] == "oauth2" else "",
+                    "action_count": len(definition["actions"]),
+                    "version": definition.get("version", "1"),
+                }
+            )
+        )
+    return tuple(summaries)

@@ -272,7 +272,7 @@ class EmbedConnectionDetailView(EmbedAPIView):
         responses={204: None},
     )
     def delete(self, request, connection_id: str):
-        from apps.connectors.services import connection_delete
+        from apps.connectors.services.connections import connection_revoke
 
-        connection_delete(actor=self.principal, connection=self._get(connection_id))
+        connection_revoke(actor=self.principal, connection=self._get(connection_id))
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -434,3 +434,82 @@ class TemplateActivationListView(TenantAPIView):
             limit=parse_limit(params.get("limit"), maximum=100),
         )
         return Response(page_body(page, TemplateActivationOut(page.items, many=True).data))
+
+
+# --- signing keys for customer JWTs --------------------------------------------------------
+
+
+class EmbedKeyOut(serializers.Serializer):
+    kid = serializers.CharField()
+    name = serializers.CharField()
+    public_key = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    created_by = serializers.CharField()
+    revoked_at = serializers.DateTimeField(allow_null=True)
+
+
+class EmbedKeyCreatedOut(EmbedKeyOut):
+    private_key = serializers.CharField(
+        allow_null=True, help_text="The generated private key (PEM): shown this once, never stored. Null for yours."
+    )
+
+
+class EmbedKeyIn(StrictSerializer):
+    name = serializers.JSONField()
+    public_key = serializers.JSONField(required=False, allow_null=True, default=None)
+
+
+EmbedKeyPage = page_of(EmbedKeyOut, "EmbedKeyPage")
+
+
+class EmbedKeyListView(TenantAPIView):
+    permission_resource = Resource.API_KEYS
+
+    @extend_schema(
+        operation_id="embed_keys_list",
+        summary="Keys your backend signs customer JWTs with",
+        parameters=[OpenApiParameter("cursor", str), OpenApiParameter("limit", int)],
+        responses=EmbedKeyPage,
+    )
+    def get(self, request):
+        from apps.core.pagination import paginate_newest_first
+        from apps.widgets.shared.models import EmbedSigningKey
+
+        params = request.query_params
+        page = paginate_newest_first(
+            EmbedSigningKey.objects.filter(organization=self.principal.organization),
+            cursor=params.get("cursor"),
+            limit=parse_limit(params.get("limit"), maximum=100),
+        )
+        return Response(page_body(page, EmbedKeyOut(page.items, many=True).data))
+
+    @extend_schema(
+        summary="Register a public key for customer JWTs, or generate a pair",
+        description="Sign RS256 JWTs with header {kid} and claims {sub: customer external_id, aud: your account id, "
+        "iat, exp (at most 86400 s after iat), integrations?, allowed_origin?}; send them as "
+        "Authorization: Bearer on /api/v1/embed/… like a session token. Without `public_key` a 2048-bit "
+        "RSA pair is generated and the private key returned this once.",
+        request=EmbedKeyIn,
+        responses={201: EmbedKeyCreatedOut},
+    )
+    def post(self, request):
+        from apps.widgets.services.signing_keys import embed_key_create
+
+        data = validated(EmbedKeyIn, request.data)
+        key, private_pem = embed_key_create(actor=self.principal, name=data["name"], public_key=data["public_key"])
+        body = dict(EmbedKeyOut(key).data)
+        body["private_key"] = private_pem
+        response = Response(body, status=status.HTTP_201_CREATED)
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+class EmbedKeyDetailView(TenantAPIView):
+    permission_resource = Resource.API_KEYS
+
+    @extend_schema(summary="Revoke a signing key: its tokens answer 401 at once", responses={204: None})
+    def delete(self, request, kid: str):
+        from apps.widgets.services.signing_keys import embed_key_revoke
+
+        embed_key_revoke(actor=self.principal, kid=kid)
+        return Response(status=status.HTTP_204_NO_CONTENT)

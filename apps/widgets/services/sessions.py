@@ -120,8 +120,15 @@ def _live(organization, customer: Customer):
 
 
 def customer_sessions_revoke(*, actor: Principal, customer: Customer) -> int:
-    """Revoke every live session of `customer` (one UPDATE). Returns how many."""
-    count = _live(actor.organization, customer).update(revoked_at=timezone.now())
+    """Revoke every live session of `customer` (one UPDATE), and every
+    customer JWT issued until now. Returns how many sessions."""
+    from apps.widgets.shared.models import CustomerSessionCutoff
+
+    now = timezone.now()
+    count = _live(actor.organization, customer).update(revoked_at=now)
+    CustomerSessionCutoff.objects.update_or_create(
+        organization=actor.organization, customer_id=customer.pk, defaults={"revoked_before": now}
+    )
     audit_record(
         actor=actor,
         action="customer_session.revoke_all",

@@ -75,3 +75,46 @@ class EmbedOrigin(models.Model):
 
     def __str__(self) -> str:
         return self.origin
+
+
+class EmbedSigningKey(models.Model):
+    """A public key the organization's backend signs customer JWTs with
+    (RS256), so it can mint sessions without calling Fastn per page view.
+
+    The JWT names its key in `kid`; this public table finds the key and its
+    organization in one lookup. Several keys may be live at once (rotation);
+    a revoked key's tokens answer 401 at once.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    kid = models.CharField(max_length=64, unique=True)
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(max_length=100)
+    public_key = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.CharField(max_length=255, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["organization", "-created_at"], name="embedkey_organization")]
+
+    def __str__(self) -> str:
+        return f"signing key {self.kid}"
+
+
+class CustomerSessionCutoff(models.Model):
+    """`DELETE /customers/{id}/sessions` for tokens Fastn did not mint: a
+    customer JWT issued (`iat`) before this time is refused."""
+
+    id = models.BigAutoField(primary_key=True)
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    customer_id = models.UUIDField()
+    revoked_before = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "customer_id"], name="sessioncutoff_unique_customer")
+        ]
+
+    def __str__(self) -> str:
+        return f"sessions of {self.customer_id} revoked before {self.revoked_before}"
